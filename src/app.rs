@@ -1,0 +1,117 @@
+//! Wiring: open the database (bundled or external), build the router, serve until shutdown.
+
+use sqlx::PgPool;
+use tokio::net::TcpListener;
+
+use crate::config::{Config, redact_url};
+use crate::embedded_pg::{self, EmbeddedPg};
+use crate::http::{self, middleware::LayerConfig, state::AppState};
+use crate::{db, shutdown};
+
+/// Why the application could not start or run.
+#[derive(Debug, thiserror::Error)]
+pub enum AppError {
+    #[error(transparent)]
+    Embedded(#[from] embedded_pg::EmbeddedError),
+    #[error("cannot connect to the database at {url}: {source}")]
+    Connect { url: String, source: sqlx::Error },
+    #[error("migrating the database failed: {0}")]
+    Migrate(#[from] sqlx::migrate::MigrateError),
+    #[error("cannot listen on {addr}: {source}")]
+    Bind {
+        addr: std::net::SocketAddr,
+        source: std::io::Error,
+    },
+    #[error("{0}")]
+    Other(String),
+}
+
+/// The database this process uses, and the bundled cluster behind it if any.
+pub struct Database {
+    /// The connection pool.
+    pub pool: PgPool,
+    /// Where the pool connects, password redacted.
+    pub description: String,
+    embedded: Option<EmbeddedPg>,
+}
+
+impl Database {
+    /// Connects to `DATABASE_URL`, or to the bundled cluster (starting it if needed), and migrates.
+    pub async fn open(config: &Config) -> Result<Database, AppError> {
+        let (url, embedded) = match &config.database_url {
+            Some(url) => (url.clone(), None),
+            None => {
+                let options = embedded_pg::Options {
+                    data_dir: config.data_dir.clone(),
+                    durable: true,
+                    remove_on_exit: false,
+                    max_connections: 100,
+                };
+                let pg = EmbeddedPg::ensure(&options).await?;
+                (pg.url(), Some(pg))
+            }
+        };
+        let description = match &embedded {
+            Some(_) => format!(
+                "{} (bundled, data in {})",
+                redact_url(&url),
+                config.data_dir.display()
+            ),
+            None => redact_url(&url),
+        };
+        let pool = db::connect(&url, config.pool_size)
+            .await
+            .map_err(|source| AppError::Connect {
+                url: redact_url(&url),
+                source,
+            })?;
+        db::migrate(&pool).await?;
+        Ok(Database {
+            pool,
+            description,
+            embedded,
+        })
+    }
+
+    /// Closes the pool, then stops the bundled cluster if this process started it.
+    pub async fn close(self) {
+        self.pool.close().await;
+        if let Some(pg) = self.embedded {
+            pg.stop().await;
+        }
+    }
+}
+
+/// Serves the API until SIGINT or SIGTERM, letting in-flight requests finish.
+pub async fn serve(config: &Config) -> Result<(), AppError> {
+    let database = Database::open(config).await?;
+    let layers = LayerConfig {
+        cors_origins: config.cors_origins.clone(),
+        request_timeout: config.request_timeout,
+    };
+    let router =
+        http::router(AppState::new(database.pool.clone()), &layers).map_err(AppError::Other)?;
+    let listener = match TcpListener::bind(config.bind).await {
+        Ok(listener) => listener,
+        Err(source) => {
+            database.close().await;
+            return Err(AppError::Bind {
+                addr: config.bind,
+                source,
+            });
+        }
+    };
+    tracing::info!(
+        "listening on http://{}, database {}",
+        listener
+            .local_addr()
+            .map_err(|e| AppError::Other(e.to_string()))?,
+        database.description
+    );
+    let served = axum::serve(listener, router)
+        .with_graceful_shutdown(shutdown::signal())
+        .await;
+    tracing::info!("shutting down");
+    database.close().await;
+    served.map_err(|e| AppError::Other(format!("server error: {e}")))
+}

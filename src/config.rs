@@ -1,0 +1,198 @@
+//! Configuration from environment variables only; `Debug` never shows a password.
+
+use std::fmt;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::time::Duration;
+
+/// Log output format (`CRM_LOG_FORMAT`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LogFormat {
+    /// Human-readable, coloured when stderr is a terminal.
+    Pretty,
+    /// One JSON object per line.
+    Json,
+}
+
+/// Everything the server reads from its environment.
+#[derive(Clone)]
+pub struct Config {
+    /// `DATABASE_URL`: use this server instead of the bundled cluster.
+    pub database_url: Option<String>,
+    /// `CRM_DATA_DIR`: where the bundled cluster lives (default `./.crm-data`).
+    pub data_dir: PathBuf,
+    /// `CRM_BIND`: listen address (default `127.0.0.1:8080`).
+    pub bind: SocketAddr,
+    /// `CRM_CORS_ORIGINS`: comma-separated origins allowed to call from a browser (none by default).
+    pub cors_origins: Vec<String>,
+    /// `CRM_LOG_FORMAT`: `pretty` (default) or `json`.
+    pub log_format: LogFormat,
+    /// `CRM_DB_POOL_SIZE`: maximum database connections (default 16).
+    pub pool_size: u32,
+    /// `CRM_REQUEST_TIMEOUT_SECS`: a request running longer is answered with 503 (default 30).
+    pub request_timeout: Duration,
+}
+
+/// A variable is set to something we cannot use.
+#[derive(Debug, thiserror::Error)]
+#[error("{var}: {message}")]
+pub struct ConfigError {
+    var: &'static str,
+    message: String,
+}
+
+impl Config {
+    /// Reads the process environment.
+    pub fn from_env() -> Result<Config, ConfigError> {
+        Config::from_lookup(|name| std::env::var(name).ok())
+    }
+
+    /// Reads configuration through `lookup`, so tests need not touch the process environment.
+    pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Result<Config, ConfigError> {
+        let get = |name: &str| lookup(name).filter(|v| !v.trim().is_empty());
+        let bind = get("CRM_BIND").unwrap_or_else(|| "127.0.0.1:8080".into());
+        Ok(Config {
+            database_url: get("DATABASE_URL"),
+            data_dir: get("CRM_DATA_DIR")
+                .unwrap_or_else(|| "./.crm-data".into())
+                .into(),
+            bind: bind.trim().parse().map_err(|_| ConfigError {
+                var: "CRM_BIND",
+                message: format!("'{bind}' is not an address like 127.0.0.1:8080"),
+            })?,
+            cors_origins: get("CRM_CORS_ORIGINS")
+                .map(|v| {
+                    v.split(',')
+                        .map(|o| o.trim().to_owned())
+                        .filter(|o| !o.is_empty())
+                        .collect()
+                })
+                .unwrap_or_default(),
+            log_format: match get("CRM_LOG_FORMAT").as_deref().map(str::trim) {
+                None | Some("pretty") => LogFormat::Pretty,
+                Some("json") => LogFormat::Json,
+                Some(other) => {
+                    return Err(ConfigError {
+                        var: "CRM_LOG_FORMAT",
+                        message: format!("'{other}' is not pretty or json"),
+                    });
+                }
+            },
+            pool_size: number(get("CRM_DB_POOL_SIZE"), "CRM_DB_POOL_SIZE", 16, 1..=1000)?,
+            request_timeout: Duration::from_secs(
+                number(
+                    get("CRM_REQUEST_TIMEOUT_SECS"),
+                    "CRM_REQUEST_TIMEOUT_SECS",
+                    30,
+                    1..=3600,
+                )?
+                .into(),
+            ),
+        })
+    }
+
+    /// The database this process will use, fit for logs.
+    pub fn database_description(&self) -> String {
+        match &self.database_url {
+            Some(url) => redact_url(url),
+            None => format!("bundled PostgreSQL in {}", self.data_dir.display()),
+        }
+    }
+}
+
+fn number(
+    raw: Option<String>,
+    var: &'static str,
+    default: u32,
+    range: std::ops::RangeInclusive<u32>,
+) -> Result<u32, ConfigError> {
+    let Some(raw) = raw else { return Ok(default) };
+    match raw.trim().parse::<u32>() {
+        Ok(n) if range.contains(&n) => Ok(n),
+        _ => Err(ConfigError {
+            var,
+            message: format!(
+                "'{raw}' is not a whole number from {} to {}",
+                range.start(),
+                range.end()
+            ),
+        }),
+    }
+}
+
+/// Replaces the password of a connection URL with `***`; unparsable URLs are hidden entirely.
+pub fn redact_url(raw: &str) -> String {
+    match url::Url::parse(raw) {
+        Ok(mut url) => {
+            if url.password().is_some() {
+                let _ = url.set_password(Some("***"));
+            }
+            url.to_string()
+        }
+        Err(_) => "<unparsable DATABASE_URL>".into(),
+    }
+}
+
+impl fmt::Debug for Config {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Config")
+            .field("database", &self.database_description())
+            .field("bind", &self.bind)
+            .field("cors_origins", &self.cors_origins)
+            .field("log_format", &self.log_format)
+            .field("pool_size", &self.pool_size)
+            .field("request_timeout", &self.request_timeout)
+            .finish()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn config(vars: &[(&str, &str)]) -> Result<Config, ConfigError> {
+        Config::from_lookup(|name| {
+            vars.iter()
+                .find(|(k, _)| *k == name)
+                .map(|(_, v)| v.to_string())
+        })
+    }
+
+    #[test]
+    fn defaults_need_no_environment() {
+        let c = config(&[]).unwrap();
+        assert_eq!(c.bind.to_string(), "127.0.0.1:8080");
+        assert_eq!(c.data_dir, PathBuf::from("./.crm-data"));
+        assert!(c.database_url.is_none() && c.cors_origins.is_empty());
+        assert_eq!((c.pool_size, c.log_format), (16, LogFormat::Pretty));
+    }
+
+    #[test]
+    fn debug_and_description_redact_the_password() {
+        let c = config(&[("DATABASE_URL", "postgres://crm:s3cret@db:5432/crm")]).unwrap();
+        let shown = format!("{c:?} {}", c.database_description());
+        assert!(!shown.contains("s3cret"), "{shown}");
+        assert!(shown.contains("postgres://crm:***@db:5432/crm"), "{shown}");
+    }
+
+    #[test]
+    fn bad_values_name_the_variable() {
+        for (var, value) in [
+            ("CRM_BIND", "localhost"),
+            ("CRM_LOG_FORMAT", "xml"),
+            ("CRM_DB_POOL_SIZE", "0"),
+        ] {
+            let err = config(&[(var, value)]).unwrap_err().to_string();
+            assert!(err.starts_with(var), "{err}");
+        }
+    }
+
+    #[test]
+    fn cors_origins_are_split_and_trimmed() {
+        let c = config(&[("CRM_CORS_ORIGINS", "https://a.example, https://b.example,")]).unwrap();
+        assert_eq!(
+            c.cors_origins,
+            vec!["https://a.example", "https://b.example"]
+        );
+    }
+}

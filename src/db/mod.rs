@@ -1,0 +1,38 @@
+//! The repository layer: one file per table group; all SQL lives here.
+
+pub mod members;
+pub mod organizations;
+pub mod tokens;
+
+use std::time::Duration;
+
+use sqlx::PgPool;
+use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
+
+/// The embedded migrations (`migrations/`).
+pub static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!();
+
+/// How long a request waits for a free connection before it is answered with 503; short, so
+/// clients fail fast during an outage instead of piling up.
+const ACQUIRE_TIMEOUT: Duration = Duration::from_secs(2);
+
+/// Opens a pool of at most `size` connections.
+pub async fn connect(url: &str, size: u32) -> Result<PgPool, sqlx::Error> {
+    let options = url.parse::<PgConnectOptions>()?.application_name("crm-api");
+    PgPoolOptions::new()
+        .max_connections(size)
+        .acquire_timeout(ACQUIRE_TIMEOUT)
+        .connect_with(options)
+        .await
+}
+
+/// Applies pending migrations. sqlx holds a PostgreSQL advisory lock while migrating, so
+/// several instances starting at once apply each migration exactly once.
+pub async fn migrate(pool: &PgPool) -> Result<(), sqlx::migrate::MigrateError> {
+    MIGRATOR.run(pool).await
+}
+
+/// Whether `err` is a violation of the named constraint (or unique index).
+pub fn violates(err: &sqlx::Error, constraint: &str) -> bool {
+    err.as_database_error().and_then(|e| e.constraint()) == Some(constraint)
+}

@@ -1,0 +1,51 @@
+//! Organizations (workspaces): the unit of tenancy.
+
+use chrono::{DateTime, Utc};
+use sqlx::PgPool;
+use uuid::Uuid;
+
+use crate::domain::slug::Slug;
+
+/// A stored organization.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct Organization {
+    pub organization_id: Uuid,
+    pub slug: String,
+    pub name: String,
+    pub created_at: DateTime<Utc>,
+}
+
+/// Why an organization could not be created.
+#[derive(Debug, thiserror::Error)]
+pub enum CreateError {
+    #[error("an organization with slug '{0}' already exists")]
+    DuplicateSlug(String),
+    #[error(transparent)]
+    Database(#[from] sqlx::Error),
+}
+
+/// Creates an organization.
+pub async fn create(pool: &PgPool, slug: &Slug, name: &str) -> Result<Organization, CreateError> {
+    sqlx::query_as::<_, Organization>(
+        "insert into organizations (slug, name) values ($1, $2)
+         returning organization_id, slug, name, created_at",
+    )
+    .bind(slug.as_str())
+    .bind(name)
+    .fetch_one(pool)
+    .await
+    .map_err(|e| match super::violates(&e, "organizations_slug_key") {
+        true => CreateError::DuplicateSlug(slug.to_string()),
+        false => CreateError::Database(e),
+    })
+}
+
+/// Finds an organization by slug.
+pub async fn find_by_slug(pool: &PgPool, slug: &str) -> Result<Option<Organization>, sqlx::Error> {
+    sqlx::query_as::<_, Organization>(
+        "select organization_id, slug, name, created_at from organizations where slug = $1",
+    )
+    .bind(slug)
+    .fetch_optional(pool)
+    .await
+}

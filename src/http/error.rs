@@ -1,0 +1,211 @@
+//! The one API error type and its envelope:
+//! `{"success": false, "status", "code", "message", "errors": [{"pointer", "code", "message"}]}`.
+
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use serde::Serialize;
+use utoipa::ToSchema;
+
+use crate::domain::scope::Scope;
+
+/// One problem found in a request.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, ToSchema)]
+pub struct FieldError {
+    /// RFC 6901 pointer into the body (`/add/3`), or the query parameter or header name.
+    #[schema(example = "/add/0")]
+    pub pointer: String,
+    /// Machine-readable reason.
+    #[schema(example = "not_found")]
+    pub code: String,
+    /// What was wrong and what was expected.
+    pub message: String,
+}
+
+impl FieldError {
+    /// Builds one entry.
+    pub fn new(pointer: impl Into<String>, code: &str, message: impl Into<String>) -> FieldError {
+        FieldError {
+            pointer: pointer.into(),
+            code: code.to_owned(),
+            message: message.into(),
+        }
+    }
+}
+
+/// The body of every error response.
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct ErrorBody {
+    /// Always `false`.
+    pub success: bool,
+    /// The HTTP status, repeated.
+    #[schema(example = 400)]
+    pub status: u16,
+    /// Machine-readable error code.
+    #[schema(example = "validation_failed")]
+    pub code: String,
+    /// One sentence a person can act on.
+    pub message: String,
+    /// Every problem found, not only the first.
+    pub errors: Vec<FieldError>,
+}
+
+/// Everything a handler can fail with.
+#[derive(Debug, thiserror::Error)]
+pub enum ApiError {
+    #[error("{message}")]
+    BadRequest {
+        code: &'static str,
+        message: String,
+        errors: Vec<FieldError>,
+    },
+    #[error("Send an API token in the header 'Authorization: Bearer <token>'.")]
+    MissingToken,
+    #[error("The API token is invalid or has been revoked.")]
+    InvalidToken,
+    #[error("This API token lacks the '{0}' scope needed here.")]
+    MissingScope(Scope),
+    #[error("{0}")]
+    Forbidden(String),
+    #[error("{0}")]
+    NotFound(String),
+    #[error("{message}")]
+    Conflict {
+        code: &'static str,
+        message: String,
+        errors: Vec<FieldError>,
+    },
+    #[error("The request body exceeds the limit of 1 MiB.")]
+    PayloadTooLarge,
+    #[error("Send the body as JSON with 'Content-Type: application/json'.")]
+    UnsupportedMediaType,
+    #[error("The database is unavailable; retry shortly.")]
+    Unavailable,
+    #[error("internal error: {0}")]
+    Internal(String),
+}
+
+impl ApiError {
+    /// A 400 for failed validation with every problem listed.
+    pub fn validation(errors: Vec<FieldError>) -> ApiError {
+        let message = match errors.as_slice() {
+            [one] => format!("Invalid request: {}", one.message),
+            many => format!("Invalid request: {} problems, see 'errors'.", many.len()),
+        };
+        ApiError::BadRequest {
+            code: "validation_failed",
+            message,
+            errors,
+        }
+    }
+
+    fn status_code(&self) -> StatusCode {
+        match self {
+            ApiError::BadRequest { .. } => StatusCode::BAD_REQUEST,
+            ApiError::MissingToken | ApiError::InvalidToken => StatusCode::UNAUTHORIZED,
+            ApiError::MissingScope(_) | ApiError::Forbidden(_) => StatusCode::FORBIDDEN,
+            ApiError::NotFound(_) => StatusCode::NOT_FOUND,
+            ApiError::Conflict { .. } => StatusCode::CONFLICT,
+            ApiError::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
+            ApiError::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            ApiError::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
+            ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
+        }
+    }
+
+    fn code(&self) -> &'static str {
+        match self {
+            ApiError::BadRequest { code, .. } | ApiError::Conflict { code, .. } => code,
+            ApiError::MissingToken => "missing_token",
+            ApiError::InvalidToken => "invalid_token",
+            ApiError::MissingScope(_) => "insufficient_scope",
+            ApiError::Forbidden(_) => "forbidden",
+            ApiError::NotFound(_) => "not_found",
+            ApiError::PayloadTooLarge => "payload_too_large",
+            ApiError::UnsupportedMediaType => "unsupported_media_type",
+            ApiError::Unavailable => "database_unavailable",
+            ApiError::Internal(_) => "internal_error",
+        }
+    }
+}
+
+/// Connection-level failures mean "try again later" (503), not a bug (500).
+impl From<sqlx::Error> for ApiError {
+    fn from(err: sqlx::Error) -> ApiError {
+        let unavailable = match &err {
+            sqlx::Error::PoolTimedOut | sqlx::Error::PoolClosed | sqlx::Error::Io(_) => true,
+            sqlx::Error::Tls(_) | sqlx::Error::WorkerCrashed => true,
+            sqlx::Error::Database(db) => db.code().is_some_and(|c| {
+                // 08: connection exception; 57P01-03: shutdown or not yet accepting.
+                c.starts_with("08") || matches!(c.as_ref(), "57P01" | "57P02" | "57P03")
+            }),
+            _ => false,
+        };
+        if unavailable {
+            tracing::warn!(error = %err, "database unavailable");
+            ApiError::Unavailable
+        } else {
+            ApiError::Internal(err.to_string())
+        }
+    }
+}
+
+/// Builds an envelope response; shared with the middleware that wraps bare framework errors.
+pub fn envelope(
+    status: StatusCode,
+    code: &str,
+    message: String,
+    errors: Vec<FieldError>,
+) -> Response {
+    let body = ErrorBody {
+        success: false,
+        status: status.as_u16(),
+        code: code.to_owned(),
+        message,
+        errors,
+    };
+    let mut response = (status, axum::Json(body)).into_response();
+    let headers = response.headers_mut();
+    match status {
+        StatusCode::UNAUTHORIZED => {
+            headers.insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
+        }
+        StatusCode::SERVICE_UNAVAILABLE | StatusCode::TOO_MANY_REQUESTS => {
+            headers.insert(header::RETRY_AFTER, HeaderValue::from_static("1"));
+        }
+        _ => {}
+    }
+    response
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let status = self.status_code();
+        let code = self.code();
+        let (message, errors) = match self {
+            ApiError::Internal(detail) => {
+                // Logged once, inside the request span; the client learns nothing internal.
+                tracing::error!(error = %detail, "internal error");
+                (
+                    "Something went wrong on our side; it has been logged.".to_owned(),
+                    Vec::new(),
+                )
+            }
+            ApiError::BadRequest {
+                message, errors, ..
+            }
+            | ApiError::Conflict {
+                message, errors, ..
+            } => (message, errors),
+            other => (other.to_string(), Vec::new()),
+        };
+        let mut response = envelope(status, code, message, errors);
+        if code == "invalid_token" {
+            response.headers_mut().insert(
+                header::WWW_AUTHENTICATE,
+                HeaderValue::from_static("Bearer error=\"invalid_token\""),
+            );
+        }
+        response
+    }
+}

@@ -1,0 +1,132 @@
+//! Extractors whose rejections are our error envelope.
+
+use axum::body::Bytes;
+use axum::extract::{FromRequest, Request};
+use axum::http::header;
+use serde::de::DeserializeOwned;
+
+use super::error::{ApiError, FieldError};
+
+/// Like `axum::Json`, but failures name the JSON pointer of the bad field.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Json<T>(pub T);
+
+impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for Json<T> {
+    type Rejection = ApiError;
+
+    async fn from_request(req: Request, state: &S) -> Result<Self, ApiError> {
+        if !is_json(&req) {
+            return Err(ApiError::UnsupportedMediaType);
+        }
+        let bytes = Bytes::from_request(req, state).await.map_err(|rejection| {
+            if rejection.status() == axum::http::StatusCode::PAYLOAD_TOO_LARGE {
+                ApiError::PayloadTooLarge
+            } else {
+                ApiError::BadRequest {
+                    code: "unreadable_body",
+                    message: rejection.body_text(),
+                    errors: vec![],
+                }
+            }
+        })?;
+        parse(&bytes).map(Json)
+    }
+}
+
+fn is_json(req: &Request) -> bool {
+    let Some(value) = req
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+    else {
+        return false;
+    };
+    let essence = value
+        .split(';')
+        .next()
+        .unwrap_or_default()
+        .trim()
+        .to_ascii_lowercase();
+    essence == "application/json"
+        || (essence.starts_with("application/") && essence.ends_with("+json"))
+}
+
+/// Deserializes `bytes`, reporting syntax errors with their position and type errors with a pointer.
+pub fn parse<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
+    let mut de = serde_json::Deserializer::from_slice(bytes);
+    let value: T = serde_path_to_error::deserialize(&mut de).map_err(|err| {
+        let pointer = to_pointer(err.path());
+        classify(err.into_inner(), pointer)
+    })?;
+    de.end().map_err(|err| classify(err, String::new()))?;
+    Ok(value)
+}
+
+fn classify(err: serde_json::Error, pointer: String) -> ApiError {
+    if err.is_syntax() || err.is_eof() {
+        ApiError::BadRequest {
+            code: "malformed_json",
+            message: format!("The body is not valid JSON: {err}."),
+            errors: vec![],
+        }
+    } else {
+        ApiError::validation(vec![FieldError::new(
+            pointer,
+            "invalid_type",
+            strip_position(&err.to_string()),
+        )])
+    }
+}
+
+fn to_pointer(path: &serde_path_to_error::Path) -> String {
+    use serde_path_to_error::Segment;
+    path.iter()
+        .filter_map(|segment| match segment {
+            Segment::Seq { index } => Some(format!("/{index}")),
+            Segment::Map { key } => Some(format!("/{}", key.replace('~', "~0").replace('/', "~1"))),
+            Segment::Enum { .. } | Segment::Unknown => None,
+        })
+        .collect()
+}
+
+/// serde_json appends "at line 1 column 42"; the pointer says where, more usefully.
+fn strip_position(message: &str) -> String {
+    match message.rfind(" at line ") {
+        Some(i) => message[..i].to_owned(),
+        None => message.to_owned(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde::Deserialize;
+
+    #[derive(Debug, Deserialize)]
+    #[serde(deny_unknown_fields)]
+    #[allow(dead_code)]
+    struct Body {
+        add: Vec<String>,
+    }
+
+    fn error_of(json: &str) -> (String, Vec<FieldError>) {
+        match parse::<Body>(json.as_bytes()).unwrap_err() {
+            ApiError::BadRequest { code, errors, .. } => (code.to_owned(), errors),
+            other => panic!("unexpected {other:?}"),
+        }
+    }
+
+    #[test]
+    fn syntax_errors_are_malformed_json() {
+        assert_eq!(error_of("{\"add\": [").0, "malformed_json");
+        assert_eq!(error_of(r#"{"add": []} trailing"#).0, "malformed_json");
+    }
+
+    #[test]
+    fn type_errors_point_at_the_element() {
+        let (code, errors) = error_of(r#"{"add": ["a", 3]}"#);
+        assert_eq!(code, "validation_failed");
+        assert_eq!(errors[0].pointer, "/add/1");
+        assert!(!errors[0].message.contains("line"), "{}", errors[0].message);
+    }
+}

@@ -1,0 +1,20 @@
+//! crm-api: a CRM records API compatible with Zeeg's public v2 CRM API.
+
+/// Wiring: database (bundled or external), router, serving until shutdown.
+pub mod app;
+/// The command line (`serve`, `migrate`, `org`, `member`, `token`).
+pub mod cli;
+/// Configuration from environment variables.
+pub mod config;
+/// Repository layer: every SQL statement.
+pub mod db;
+/// Pure domain types and rules.
+pub mod domain;
+/// The bundled PostgreSQL cluster used when `DATABASE_URL` is unset.
+pub mod embedded_pg;
+/// HTTP handlers, extractors, errors and the OpenAPI document.
+pub mod http;
+/// Waiting for SIGINT/SIGTERM.
+pub mod shutdown;
+/// Logging setup and request spans.
+pub mod telemetry;

@@ -1,0 +1,224 @@
+//! Test harness: one throwaway PostgreSQL cluster per test binary, one database per test,
+//! requests through the real router.
+
+use std::sync::OnceLock;
+use std::time::Duration;
+
+use axum::Router;
+use axum::body::Body;
+use axum::http::{HeaderMap, Method, Request, StatusCode};
+use crm_api::db;
+use crm_api::domain::member::{Email, Role};
+use crm_api::domain::scope::{Scope, Scopes};
+use crm_api::domain::slug::Slug;
+use crm_api::domain::token::NewToken;
+use crm_api::embedded_pg::{EmbeddedPg, Options};
+use crm_api::http::{self, middleware::LayerConfig, state::AppState};
+use http_body_util::BodyExt;
+use serde_json::Value;
+use sqlx::{AssertSqlSafe, Connection, PgConnection, PgPool};
+use tower::ServiceExt;
+use uuid::Uuid;
+
+const TEMPLATE: &str = "crm_template";
+
+struct Cluster {
+    pg: EmbeddedPg,
+}
+
+/// Starts the cluster and migrates the template database, once per test binary. It runs on
+/// its own runtime because each `#[tokio::test]` has a runtime of its own; the cluster stops
+/// and its directory is removed when the test process exits (see `embedded_pg`'s watchdog).
+fn cluster() -> &'static Cluster {
+    static CLUSTER: OnceLock<Cluster> = OnceLock::new();
+    CLUSTER.get_or_init(|| {
+        std::thread::spawn(|| {
+            let runtime = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .unwrap();
+            runtime.block_on(async {
+                let data_dir = std::env::temp_dir().join(format!(
+                    "crm-api-test-{}-{}",
+                    std::process::id(),
+                    Uuid::new_v4().simple()
+                ));
+                let options = Options {
+                    data_dir,
+                    durable: false,
+                    remove_on_exit: true,
+                    max_connections: 300,
+                };
+                let pg = EmbeddedPg::ensure(&options)
+                    .await
+                    .expect("start the test cluster");
+                let mut admin = PgConnection::connect(&pg.database_url("postgres"))
+                    .await
+                    .unwrap();
+                sqlx::query("create database crm_template")
+                    .execute(&mut admin)
+                    .await
+                    .unwrap();
+                let pool = db::connect(&pg.database_url(TEMPLATE), 2).await.unwrap();
+                db::migrate(&pool).await.unwrap();
+                pool.close().await;
+                Cluster { pg }
+            })
+        })
+        .join()
+        .expect("cluster start-up thread")
+    })
+}
+
+/// A fresh database with the schema, and the router over it.
+pub struct TestApp {
+    pub router: Router,
+    pub pool: PgPool,
+    pub database_url: String,
+}
+
+/// An organization with a token holding every scope.
+pub struct TestOrg {
+    pub id: Uuid,
+    pub slug: String,
+    pub token: String,
+}
+
+/// A response, body parsed as JSON (`Value::Null` when empty).
+pub struct TestResponse {
+    pub status: StatusCode,
+    pub headers: HeaderMap,
+    pub body: Value,
+}
+
+impl TestResponse {
+    /// The envelope's `code`.
+    pub fn code(&self) -> &str {
+        self.body["code"].as_str().unwrap_or_default()
+    }
+
+    /// The pointers of the envelope's `errors`.
+    pub fn pointers(&self) -> Vec<String> {
+        self.body["errors"]
+            .as_array()
+            .map(|e| {
+                e.iter()
+                    .map(|e| e["pointer"].as_str().unwrap_or_default().to_owned())
+                    .collect()
+            })
+            .unwrap_or_default()
+    }
+}
+
+pub async fn spawn_app() -> TestApp {
+    let cluster = cluster();
+    let name = format!("t_{}", Uuid::new_v4().simple());
+    let mut admin = PgConnection::connect(&cluster.pg.database_url("postgres"))
+        .await
+        .unwrap();
+    let create = format!("create database {name} template {TEMPLATE}");
+    sqlx::query(AssertSqlSafe(create))
+        .execute(&mut admin)
+        .await
+        .unwrap();
+    admin.close().await.unwrap();
+    let database_url = cluster.pg.database_url(&name);
+    let pool = db::connect(&database_url, 10).await.unwrap();
+    let layers = LayerConfig {
+        cors_origins: vec!["https://app.example".into()],
+        request_timeout: Duration::from_secs(30),
+    };
+    let router = http::router(AppState::new(pool.clone()), &layers).unwrap();
+    TestApp {
+        router,
+        pool,
+        database_url,
+    }
+}
+
+impl TestApp {
+    /// Creates an organization and a token with every scope.
+    pub async fn org(&self, slug: &str) -> TestOrg {
+        let org = db::organizations::create(&self.pool, &Slug::parse(slug).unwrap(), slug)
+            .await
+            .unwrap();
+        let token = self.token(org.organization_id, &Scope::ALL).await;
+        TestOrg {
+            id: org.organization_id,
+            slug: slug.to_owned(),
+            token,
+        }
+    }
+
+    /// A token of `organization_id` with `scopes`.
+    pub async fn token(&self, organization_id: Uuid, scopes: &[Scope]) -> String {
+        let token = NewToken::generate();
+        let scopes = Scopes::new(scopes.iter().copied());
+        db::tokens::create(&self.pool, organization_id, &token, Some("test"), &scopes)
+            .await
+            .unwrap();
+        token.plaintext
+    }
+
+    /// Adds a member and returns its id.
+    pub async fn member(&self, organization_id: Uuid, email: &str) -> Uuid {
+        let new = db::members::NewMember {
+            email: Email::parse(email).unwrap(),
+            first_name: None,
+            last_name: None,
+            role: Role::User,
+        };
+        db::members::add(&self.pool, organization_id, &new)
+            .await
+            .unwrap()
+            .member_id
+    }
+
+    /// Sends a request through the real router.
+    pub async fn send(&self, request: Request<Body>) -> TestResponse {
+        let response = self.router.clone().oneshot(request).await.unwrap();
+        let status = response.status();
+        let headers = response.headers().clone();
+        let bytes = response.into_body().collect().await.unwrap().to_bytes();
+        let body = if bytes.is_empty() {
+            Value::Null
+        } else {
+            serde_json::from_slice(&bytes).unwrap_or_else(|_| {
+                panic!(
+                    "non-JSON body with {status}: {}",
+                    String::from_utf8_lossy(&bytes)
+                )
+            })
+        };
+        TestResponse {
+            status,
+            headers,
+            body,
+        }
+    }
+
+    /// `method path` with a bearer token and an optional JSON body.
+    pub async fn call(
+        &self,
+        method: Method,
+        path: &str,
+        token: Option<&str>,
+        body: Option<Value>,
+    ) -> TestResponse {
+        let mut request = Request::builder().method(method).uri(path);
+        if let Some(token) = token {
+            request = request.header("authorization", format!("Bearer {token}"));
+        }
+        let request = match body {
+            Some(body) => request
+                .header("content-type", "application/json")
+                .body(Body::from(body.to_string())),
+            None => request.body(Body::empty()),
+        };
+        self.send(request.unwrap()).await
+    }
+
+    pub async fn get(&self, path: &str, token: &str) -> TestResponse {
+        self.call(Method::GET, path, Some(token), None).await
+    }
+}
