@@ -1,7 +1,14 @@
 //! Pure types and rules of the CRM: no axum, no sqlx, no I/O.
 
+pub mod attribute;
+pub mod key;
 pub mod member;
 pub mod pagination;
+pub mod problem;
+pub mod record_input;
+pub mod schema;
+pub mod schema_input;
 pub mod scope;
 pub mod slug;
 pub mod token;
+pub mod value;
