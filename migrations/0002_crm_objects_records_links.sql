@@ -35,7 +35,7 @@ create table crm_attributes (
     -- select, multiselect, status: [{"id": int, "value": text, "color": text|null}]
     options jsonb not null default '[]',
     -- option ids are never reused, so values pointing at a removed option stay dangling, not wrong
-    next_option_id integer not null default 1,
+    next_option_id bigint not null default 1,
     -- relation: both attributes of a relation share relation_id (the forward attribute's id);
     -- the forward attribute writes links as their source, its inverse as their target.
     relation_id uuid,

@@ -18,10 +18,7 @@ pub enum AppError {
     #[error("migrating the database failed: {0}")]
     Migrate(#[from] sqlx::migrate::MigrateError),
     #[error("cannot listen on {addr}: {source}")]
-    Bind {
-        addr: std::net::SocketAddr,
-        source: std::io::Error,
-    },
+    Bind { addr: std::net::SocketAddr, source: std::io::Error },
     #[error("{0}")]
     Other(String),
 }
@@ -52,25 +49,14 @@ impl Database {
             }
         };
         let description = match &embedded {
-            Some(_) => format!(
-                "{} (bundled, data in {})",
-                redact_url(&url),
-                config.data_dir.display()
-            ),
+            Some(_) => format!("{} (bundled, data in {})", redact_url(&url), config.data_dir.display()),
             None => redact_url(&url),
         };
         let pool = db::connect(&url, config.pool_size)
             .await
-            .map_err(|source| AppError::Connect {
-                url: redact_url(&url),
-                source,
-            })?;
+            .map_err(|source| AppError::Connect { url: redact_url(&url), source })?;
         db::migrate(&pool).await?;
-        Ok(Database {
-            pool,
-            description,
-            embedded,
-        })
+        Ok(Database { pool, description, embedded })
     }
 
     /// Closes the pool, then stops the bundled cluster if this process started it.
@@ -85,32 +71,21 @@ impl Database {
 /// Serves the API until SIGINT or SIGTERM, letting in-flight requests finish.
 pub async fn serve(config: &Config) -> Result<(), AppError> {
     let database = Database::open(config).await?;
-    let layers = LayerConfig {
-        cors_origins: config.cors_origins.clone(),
-        request_timeout: config.request_timeout,
-    };
-    let router =
-        http::router(AppState::new(database.pool.clone()), &layers).map_err(AppError::Other)?;
+    let layers = LayerConfig { cors_origins: config.cors_origins.clone(), request_timeout: config.request_timeout };
+    let router = http::router(AppState::new(database.pool.clone()), &layers).map_err(AppError::Other)?;
     let listener = match TcpListener::bind(config.bind).await {
         Ok(listener) => listener,
         Err(source) => {
             database.close().await;
-            return Err(AppError::Bind {
-                addr: config.bind,
-                source,
-            });
+            return Err(AppError::Bind { addr: config.bind, source });
         }
     };
     tracing::info!(
         "listening on http://{}, database {}",
-        listener
-            .local_addr()
-            .map_err(|e| AppError::Other(e.to_string()))?,
+        listener.local_addr().map_err(|e| AppError::Other(e.to_string()))?,
         database.description
     );
-    let served = axum::serve(listener, router)
-        .with_graceful_shutdown(shutdown::signal())
-        .await;
+    let served = axum::serve(listener, router).with_graceful_shutdown(shutdown::signal()).await;
     tracing::info!("shutting down");
     database.close().await;
     served.map_err(|e| AppError::Other(format!("server error: {e}")))

@@ -178,20 +178,10 @@ async fn token(command: TokenCommand, pool: &sqlx::PgPool) -> CliResult {
         TokenCommand::List { org } => {
             let org = organization(pool, &org).await?;
             for t in db::tokens::list(pool, org).await? {
-                let status = if t.revoked_at.is_some() {
-                    "revoked"
-                } else {
-                    "active"
-                };
-                let created = t
-                    .created_at
-                    .to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
+                let status = if t.revoked_at.is_some() { "revoked" } else { "active" };
+                let created = t.created_at.to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
                 let name = t.name.as_deref().unwrap_or("-");
-                println!(
-                    "{}\t{name}\t{}\t{created}\t{status}",
-                    t.token_id,
-                    t.scopes.join(",")
-                );
+                println!("{}\t{name}\t{}\t{created}\t{status}", t.token_id, t.scopes.join(","));
             }
         }
     }

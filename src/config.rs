@@ -53,20 +53,13 @@ impl Config {
         let bind = get("CRM_BIND").unwrap_or_else(|| "127.0.0.1:8080".into());
         Ok(Config {
             database_url: get("DATABASE_URL"),
-            data_dir: get("CRM_DATA_DIR")
-                .unwrap_or_else(|| "./.crm-data".into())
-                .into(),
+            data_dir: get("CRM_DATA_DIR").unwrap_or_else(|| "./.crm-data".into()).into(),
             bind: bind.trim().parse().map_err(|_| ConfigError {
                 var: "CRM_BIND",
                 message: format!("'{bind}' is not an address like 127.0.0.1:8080"),
             })?,
             cors_origins: get("CRM_CORS_ORIGINS")
-                .map(|v| {
-                    v.split(',')
-                        .map(|o| o.trim().to_owned())
-                        .filter(|o| !o.is_empty())
-                        .collect()
-                })
+                .map(|v| v.split(',').map(|o| o.trim().to_owned()).filter(|o| !o.is_empty()).collect())
                 .unwrap_or_default(),
             log_format: match get("CRM_LOG_FORMAT").as_deref().map(str::trim) {
                 None | Some("pretty") => LogFormat::Pretty,
@@ -80,13 +73,7 @@ impl Config {
             },
             pool_size: number(get("CRM_DB_POOL_SIZE"), "CRM_DB_POOL_SIZE", 16, 1..=1000)?,
             request_timeout: Duration::from_secs(
-                number(
-                    get("CRM_REQUEST_TIMEOUT_SECS"),
-                    "CRM_REQUEST_TIMEOUT_SECS",
-                    30,
-                    1..=3600,
-                )?
-                .into(),
+                number(get("CRM_REQUEST_TIMEOUT_SECS"), "CRM_REQUEST_TIMEOUT_SECS", 30, 1..=3600)?.into(),
             ),
         })
     }
@@ -111,11 +98,7 @@ fn number(
         Ok(n) if range.contains(&n) => Ok(n),
         _ => Err(ConfigError {
             var,
-            message: format!(
-                "'{raw}' is not a whole number from {} to {}",
-                range.start(),
-                range.end()
-            ),
+            message: format!("'{raw}' is not a whole number from {} to {}", range.start(), range.end()),
         }),
     }
 }
@@ -151,11 +134,7 @@ mod tests {
     use super::*;
 
     fn config(vars: &[(&str, &str)]) -> Result<Config, ConfigError> {
-        Config::from_lookup(|name| {
-            vars.iter()
-                .find(|(k, _)| *k == name)
-                .map(|(_, v)| v.to_string())
-        })
+        Config::from_lookup(|name| vars.iter().find(|(k, _)| *k == name).map(|(_, v)| v.to_string()))
     }
 
     #[test]
@@ -177,11 +156,7 @@ mod tests {
 
     #[test]
     fn bad_values_name_the_variable() {
-        for (var, value) in [
-            ("CRM_BIND", "localhost"),
-            ("CRM_LOG_FORMAT", "xml"),
-            ("CRM_DB_POOL_SIZE", "0"),
-        ] {
+        for (var, value) in [("CRM_BIND", "localhost"), ("CRM_LOG_FORMAT", "xml"), ("CRM_DB_POOL_SIZE", "0")] {
             let err = config(&[(var, value)]).unwrap_err().to_string();
             assert!(err.starts_with(var), "{err}");
         }
@@ -190,9 +165,6 @@ mod tests {
     #[test]
     fn cors_origins_are_split_and_trimmed() {
         let c = config(&[("CRM_CORS_ORIGINS", "https://a.example, https://b.example,")]).unwrap();
-        assert_eq!(
-            c.cors_origins,
-            vec!["https://a.example", "https://b.example"]
-        );
+        assert_eq!(c.cors_origins, vec!["https://a.example", "https://b.example"]);
     }
 }

@@ -15,11 +15,7 @@ struct DataDir(PathBuf);
 
 impl DataDir {
     fn new() -> DataDir {
-        let dir = std::env::temp_dir().join(format!(
-            "crm-api-cli-{}-{}",
-            std::process::id(),
-            rand_suffix()
-        ));
+        let dir = std::env::temp_dir().join(format!("crm-api-cli-{}-{}", std::process::id(), rand_suffix()));
         DataDir(dir)
     }
 }
@@ -35,11 +31,7 @@ fn rand_suffix() -> String {
 }
 
 fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
+    TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
 }
 
 fn crm(dir: &Path, args: &[&str]) -> Output {
@@ -75,14 +67,8 @@ fn serve(dir: &Path, port: u16) -> Child {
 /// A minimal HTTP/1.1 GET: status code and body.
 fn get(port: u16, path: &str, token: Option<&str>) -> Option<(u16, String)> {
     let mut stream = TcpStream::connect(("127.0.0.1", port)).ok()?;
-    let auth = token
-        .map(|t| format!("Authorization: Bearer {t}\r\n"))
-        .unwrap_or_default();
-    write!(
-        stream,
-        "GET {path} HTTP/1.1\r\nHost: localhost\r\n{auth}Connection: close\r\n\r\n"
-    )
-    .ok()?;
+    let auth = token.map(|t| format!("Authorization: Bearer {t}\r\n")).unwrap_or_default();
+    write!(stream, "GET {path} HTTP/1.1\r\nHost: localhost\r\n{auth}Connection: close\r\n\r\n").ok()?;
     let mut response = String::new();
     stream.read_to_string(&mut response).ok()?;
     let status = response.split(' ').nth(1)?.parse().ok()?;
@@ -107,10 +93,7 @@ fn postmaster_pid(dir: &Path) -> Option<i32> {
 }
 
 fn alive(pid: i32) -> bool {
-    matches!(
-        kill(Pid::from_raw(pid), None),
-        Ok(()) | Err(nix::errno::Errno::EPERM)
-    )
+    matches!(kill(Pid::from_raw(pid), None), Ok(()) | Err(nix::errno::Errno::EPERM))
 }
 
 fn terminate(mut child: Child) {
@@ -149,42 +132,10 @@ fn serve_on_the_bundled_database_with_the_cli_alongside() {
             "owner",
         ],
     );
-    let max = ok(
-        &dir.0,
-        &[
-            "member",
-            "add",
-            "--org",
-            "acme",
-            "--email",
-            "max@acme.example",
-        ],
-    );
-    ok(
-        &dir.0,
-        &[
-            "member",
-            "add",
-            "--org",
-            "globex",
-            "--email",
-            "gina@globex.example",
-        ],
-    );
+    let max = ok(&dir.0, &["member", "add", "--org", "acme", "--email", "max@acme.example"]);
+    ok(&dir.0, &["member", "add", "--org", "globex", "--email", "gina@globex.example"]);
     ok(&dir.0, &["member", "deactivate", "--org", "acme", &max]);
-    let token = ok(
-        &dir.0,
-        &[
-            "token",
-            "create",
-            "--org",
-            "acme",
-            "--scope",
-            "users:read",
-            "--name",
-            "sync",
-        ],
-    );
+    let token = ok(&dir.0, &["token", "create", "--org", "acme", "--scope", "users:read", "--name", "sync"]);
     assert!(token.starts_with("crm_"), "{token}");
 
     let (status, body) = get(port, "/v2/organizations/users", Some(&token)).unwrap();
@@ -197,37 +148,19 @@ fn serve_on_the_bundled_database_with_the_cli_alongside() {
     assert_eq!(members[1]["isActive"], false);
 
     let listed = ok(&dir.0, &["token", "list", "--org", "acme"]);
-    assert!(
-        !listed.contains(&token[token.len() - 64..]),
-        "token list leaks the secret"
-    );
+    assert!(!listed.contains(&token[token.len() - 64..]), "token list leaks the secret");
     let token_id = listed.split('\t').next().unwrap().to_owned();
-    assert!(
-        listed.contains("sync") && listed.contains("active"),
-        "{listed}"
-    );
+    assert!(listed.contains("sync") && listed.contains("active"), "{listed}");
     ok(&dir.0, &["token", "revoke", "--org", "acme", &token_id]);
     assert!(ok(&dir.0, &["token", "list", "--org", "acme"]).contains("revoked"));
-    assert_eq!(
-        get(port, "/v2/organizations/users", Some(&token))
-            .unwrap()
-            .0,
-        401
-    );
+    assert_eq!(get(port, "/v2/organizations/users", Some(&token)).unwrap().0, 401);
 
     // Errors go to stderr with a non-zero exit.
     let duplicate = crm(&dir.0, &["org", "create", "acme"]);
     assert!(!duplicate.status.success());
     assert!(String::from_utf8_lossy(&duplicate.stderr).contains("already exists"));
     assert!(!crm(&dir.0, &["org", "create", "Bad Slug"]).status.success());
-    assert!(
-        !crm(
-            &dir.0,
-            &["member", "add", "--org", "nope", "--email", "a@b.example"]
-        )
-        .status
-        .success()
-    );
+    assert!(!crm(&dir.0, &["member", "add", "--org", "nope", "--email", "a@b.example"]).status.success());
 
     terminate(server);
     assert!(!alive(pg), "postgres outlived the server");
@@ -256,18 +189,11 @@ fn two_instances_starting_at_once_both_succeed() {
     let (a, b) = (spawn(), spawn());
     for child in [a, b] {
         let output = child.wait_with_output().unwrap();
-        assert!(
-            output.status.success(),
-            "{}",
-            String::from_utf8_lossy(&output.stderr)
-        );
+        assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
     }
     assert_eq!(ok(&dir.0, &["org", "create", "acme"]).len(), 36);
     let pid = postmaster_pid(&dir.0);
-    assert!(
-        pid.is_none_or(|p| !alive(p)),
-        "a CLI command left postgres running"
-    );
+    assert!(pid.is_none_or(|p| !alive(p)), "a CLI command left postgres running");
 }
 
 #[test]

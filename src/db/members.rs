@@ -38,11 +38,7 @@ pub enum AddError {
 }
 
 /// Adds a member to an organization.
-pub async fn add(
-    pool: &PgPool,
-    organization_id: Uuid,
-    new: &NewMember,
-) -> Result<Member, AddError> {
+pub async fn add(pool: &PgPool, organization_id: Uuid, new: &NewMember) -> Result<Member, AddError> {
     sqlx::query_as::<_, Member>(
         "insert into members (organization_id, email, first_name, last_name, role)
          values ($1, $2, $3, $4, $5)
@@ -62,11 +58,7 @@ pub async fn add(
 }
 
 /// Marks a member inactive; returns whether such a member exists in the organization.
-pub async fn deactivate(
-    pool: &PgPool,
-    organization_id: Uuid,
-    member_id: Uuid,
-) -> Result<bool, sqlx::Error> {
+pub async fn deactivate(pool: &PgPool, organization_id: Uuid, member_id: Uuid) -> Result<bool, sqlx::Error> {
     let result = sqlx::query(
         "update members set is_active = false, updated_at = now()
          where organization_id = $1 and member_id = $2",

@@ -1,8 +1,14 @@
 //! The repository layer: one file per table group; all SQL lives here.
 
+pub mod attributes;
+pub mod links;
 pub mod members;
+pub mod objects;
 pub mod organizations;
+pub mod records;
+pub mod schema;
 pub mod tokens;
+pub mod uniques;
 
 use std::time::Duration;
 
@@ -19,11 +25,7 @@ const ACQUIRE_TIMEOUT: Duration = Duration::from_secs(2);
 /// Opens a pool of at most `size` connections.
 pub async fn connect(url: &str, size: u32) -> Result<PgPool, sqlx::Error> {
     let options = url.parse::<PgConnectOptions>()?.application_name("crm-api");
-    PgPoolOptions::new()
-        .max_connections(size)
-        .acquire_timeout(ACQUIRE_TIMEOUT)
-        .connect_with(options)
-        .await
+    PgPoolOptions::new().max_connections(size).acquire_timeout(ACQUIRE_TIMEOUT).connect_with(options).await
 }
 
 /// Applies pending migrations. sqlx holds a PostgreSQL advisory lock while migrating, so

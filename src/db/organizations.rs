@@ -24,20 +24,24 @@ pub enum CreateError {
     Database(#[from] sqlx::Error),
 }
 
-/// Creates an organization.
+/// Creates an organization with its standard objects `people` and `companies`.
 pub async fn create(pool: &PgPool, slug: &Slug, name: &str) -> Result<Organization, CreateError> {
-    sqlx::query_as::<_, Organization>(
+    let mut tx = pool.begin().await?;
+    let org = sqlx::query_as::<_, Organization>(
         "insert into organizations (slug, name) values ($1, $2)
          returning organization_id, slug, name, created_at",
     )
     .bind(slug.as_str())
     .bind(name)
-    .fetch_one(pool)
+    .fetch_one(&mut *tx)
     .await
     .map_err(|e| match super::violates(&e, "organizations_slug_key") {
         true => CreateError::DuplicateSlug(slug.to_string()),
         false => CreateError::Database(e),
-    })
+    })?;
+    sqlx::query("select crm_seed_standard_objects($1)").bind(org.organization_id).execute(&mut *tx).await?;
+    tx.commit().await?;
+    Ok(org)
 }
 
 /// Finds an organization by slug.

@@ -48,11 +48,7 @@ pub async fn create(
 }
 
 /// Revokes a token; returns whether an active token with that id existed in the organization.
-pub async fn revoke(
-    pool: &PgPool,
-    organization_id: Uuid,
-    token_id: Uuid,
-) -> Result<bool, sqlx::Error> {
+pub async fn revoke(pool: &PgPool, organization_id: Uuid, token_id: Uuid) -> Result<bool, sqlx::Error> {
     let result = sqlx::query(
         "update api_tokens set revoked_at = now()
          where organization_id = $1 and token_id = $2 and revoked_at is null",
@@ -76,10 +72,7 @@ pub async fn list(pool: &PgPool, organization_id: Uuid) -> Result<Vec<TokenInfo>
 }
 
 /// The active (not revoked) token with this id, if any.
-pub async fn find_active(
-    pool: &PgPool,
-    token_id: Uuid,
-) -> Result<Option<StoredToken>, sqlx::Error> {
+pub async fn find_active(pool: &PgPool, token_id: Uuid) -> Result<Option<StoredToken>, sqlx::Error> {
     sqlx::query_as::<_, StoredToken>(
         "select organization_id, secret_hash, scopes from api_tokens
          where token_id = $1 and revoked_at is null",

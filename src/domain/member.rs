@@ -65,11 +65,7 @@ impl Email {
             && matches!(trimmed.split_once('@'), Some((local, domain))
                 if !local.is_empty() && !domain.is_empty() && !domain.contains('@')
                     && domain.contains('.') && !domain.starts_with('.') && !domain.ends_with('.'));
-        if valid {
-            Ok(Email(trimmed.to_owned()))
-        } else {
-            Err(InvalidEmail(input.to_owned()))
-        }
+        if valid { Ok(Email(trimmed.to_owned())) } else { Err(InvalidEmail(input.to_owned())) }
     }
 
     /// The address as text.
@@ -80,18 +76,9 @@ impl Email {
 
 /// The display name Zeeg shows: first and last name joined, or the email when both are empty.
 pub fn display_name(first: Option<&str>, last: Option<&str>, email: &str) -> String {
-    let joined = [first, last]
-        .into_iter()
-        .flatten()
-        .map(str::trim)
-        .filter(|s| !s.is_empty())
-        .collect::<Vec<_>>()
-        .join(" ");
-    if joined.is_empty() {
-        email.to_owned()
-    } else {
-        joined
-    }
+    let joined =
+        [first, last].into_iter().flatten().map(str::trim).filter(|s| !s.is_empty()).collect::<Vec<_>>().join(" ");
+    if joined.is_empty() { email.to_owned() } else { joined }
 }
 
 #[cfg(test)]
@@ -100,33 +87,19 @@ mod tests {
 
     #[test]
     fn email_accepts_plain_addresses_and_trims() {
-        assert_eq!(
-            Email::parse(" lena@example.com ").unwrap().as_str(),
-            "lena@example.com"
-        );
+        assert_eq!(Email::parse(" lena@example.com ").unwrap().as_str(), "lena@example.com");
     }
 
     #[test]
     fn email_rejects_garbage() {
-        for bad in [
-            "",
-            "lena",
-            "@example.com",
-            "lena@",
-            "lena@example",
-            "a b@example.com",
-            "a@b@c.de",
-        ] {
+        for bad in ["", "lena", "@example.com", "lena@", "lena@example", "a b@example.com", "a@b@c.de"] {
             assert!(Email::parse(bad).is_err(), "{bad}");
         }
     }
 
     #[test]
     fn display_name_falls_back_to_email() {
-        assert_eq!(
-            display_name(Some("Lena"), Some("Meier"), "l@x.de"),
-            "Lena Meier"
-        );
+        assert_eq!(display_name(Some("Lena"), Some("Meier"), "l@x.de"), "Lena Meier");
         assert_eq!(display_name(Some("Lena"), None, "l@x.de"), "Lena");
         assert_eq!(display_name(None, Some(" "), "l@x.de"), "l@x.de");
     }

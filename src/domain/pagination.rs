@@ -29,20 +29,9 @@ impl PageRequest {
         page: Option<&str>,
     ) -> Result<PageRequest, Vec<PageParamError>> {
         let mut errors = Vec::new();
-        let size = parse_bounded(
-            size_param,
-            size,
-            DEFAULT_PAGE_SIZE,
-            1,
-            MAX_PAGE_SIZE,
-            &mut errors,
-        );
+        let size = parse_bounded(size_param, size, DEFAULT_PAGE_SIZE, 1, MAX_PAGE_SIZE, &mut errors);
         let page = parse_bounded("page", page, 1, 1, u32::MAX / MAX_PAGE_SIZE, &mut errors);
-        if errors.is_empty() {
-            Ok(PageRequest { size, page })
-        } else {
-            Err(errors)
-        }
+        if errors.is_empty() { Ok(PageRequest { size, page }) } else { Err(errors) }
     }
 
     /// Items per page.
@@ -73,10 +62,7 @@ fn parse_bounded(
     match raw.trim().parse::<i64>() {
         Ok(n) if n >= i64::from(min) && n <= i64::from(max) => n as u32,
         _ => {
-            errors.push(PageParamError {
-                param,
-                message: format!("'{param}' must be an integer from {min} to {max}"),
-            });
+            errors.push(PageParamError { param, message: format!("'{param}' must be an integer from {min} to {max}") });
             default
         }
     }
@@ -134,15 +120,8 @@ mod tests {
     fn page_info_links_neighbours() {
         let req = PageRequest::parse("count", Some("2"), Some("2")).unwrap();
         let info = PageInfo::new(req, 5, 2);
-        assert_eq!(
-            (info.total_pages, info.previous_page, info.next_page),
-            (3, Some(1), Some(3))
-        );
-        let last = PageInfo::new(
-            PageRequest::parse("count", Some("2"), Some("3")).unwrap(),
-            5,
-            1,
-        );
+        assert_eq!((info.total_pages, info.previous_page, info.next_page), (3, Some(1), Some(3)));
+        let last = PageInfo::new(PageRequest::parse("count", Some("2"), Some("3")).unwrap(), 5, 1);
         assert_eq!(last.next_page, None);
     }
 
@@ -156,9 +135,6 @@ mod tests {
     #[test]
     fn empty_collections_have_no_pages() {
         let info = PageInfo::new(PageRequest::parse("count", None, None).unwrap(), 0, 0);
-        assert_eq!(
-            (info.total_pages, info.previous_page, info.next_page),
-            (0, None, None)
-        );
+        assert_eq!((info.total_pages, info.previous_page, info.next_page), (0, None, None));
     }
 }

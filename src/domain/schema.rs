@@ -49,6 +49,8 @@ pub struct AttributeDef {
     pub is_archived: bool,
     pub validation: Vec<TextValidation>,
     pub options: Vec<SelectOption>,
+    /// The id the next new option gets; ids are never reused.
+    pub next_option_id: i64,
     pub relation: Option<RelationDef>,
     pub currency: Option<CurrencyDef>,
     pub created_at: DateTime<Utc>,
@@ -99,6 +101,32 @@ pub struct CurrencyDef {
 }
 
 #[cfg(test)]
+impl AttributeDef {
+    /// A bare attribute of `kind` for unit tests.
+    pub(crate) fn for_test(kind: AttributeType) -> AttributeDef {
+        let now = Utc::now();
+        AttributeDef {
+            attribute_id: Uuid::new_v4(),
+            key: kind.as_str().to_owned(),
+            label: kind.as_str().to_owned(),
+            kind,
+            is_required: false,
+            is_unique: false,
+            is_standard: false,
+            is_system: false,
+            is_archived: false,
+            validation: Vec::new(),
+            options: Vec::new(),
+            next_option_id: 1,
+            relation: None,
+            currency: None,
+            created_at: now,
+            updated_at: now,
+        }
+    }
+}
+
+#[cfg(test)]
 mod tests {
     use super::*;
 
@@ -127,30 +155,5 @@ mod tests {
     fn many_to_one_limits_the_source() {
         assert_eq!(relation(RelationSide::Source, RelationType::ManyToOne).link_flags(), (true, false));
         assert_eq!(relation(RelationSide::Source, RelationType::OneToMany).link_flags(), (false, true));
-    }
-}
-
-#[cfg(test)]
-impl AttributeDef {
-    /// A bare attribute of `kind` for unit tests.
-    pub(crate) fn for_test(kind: AttributeType) -> AttributeDef {
-        let now = Utc::now();
-        AttributeDef {
-            attribute_id: Uuid::new_v4(),
-            key: kind.as_str().to_owned(),
-            label: kind.as_str().to_owned(),
-            kind,
-            is_required: false,
-            is_unique: false,
-            is_standard: false,
-            is_system: false,
-            is_archived: false,
-            validation: Vec::new(),
-            options: Vec::new(),
-            relation: None,
-            currency: None,
-            created_at: now,
-            updated_at: now,
-        }
     }
 }

@@ -102,7 +102,9 @@ pub fn new_attribute(spec: &AttributeSpec) -> Result<NewAttribute, Vec<Problem>>
         }
         None => required(&mut problems, "/type", None),
     };
-    let Some(kind) = kind else { return Err(problems) };
+    let Some(kind) = kind else {
+        return Err(problems);
+    };
     let is_unique = unique_flag(kind, spec.is_unique, &mut problems);
     let attribute = NewAttribute {
         label,
@@ -129,7 +131,11 @@ fn unique_flag(kind: AttributeType, sent: Option<bool>, problems: &mut Vec<Probl
         (true, Some(flag)) => flag,
         (true, None) => required(problems, "/isUnique", false),
         (false, Some(true)) => {
-            problems.push(Problem::new("/isUnique", "not_applicable", "only text, number and phone_number can be unique"));
+            problems.push(Problem::new(
+                "/isUnique",
+                "not_applicable",
+                "only text, number and phone_number can be unique",
+            ));
             false
         }
         (false, _) => false,
@@ -137,7 +143,9 @@ fn unique_flag(kind: AttributeType, sent: Option<bool>, problems: &mut Vec<Probl
 }
 
 fn validation(kind: AttributeType, sent: Option<&[String]>, problems: &mut Vec<Problem>) -> Vec<TextValidation> {
-    let Some(sent) = sent.filter(|_| kind == AttributeType::Text) else { return Vec::new() };
+    let Some(sent) = sent.filter(|_| kind == AttributeType::Text) else {
+        return Vec::new();
+    };
     let mut rules = Vec::new();
     for (i, rule) in sent.iter().enumerate() {
         match rule.as_str() {
@@ -176,7 +184,11 @@ pub fn replace_options(
     for (i, option) in sent.iter().enumerate() {
         let value = name(&format!("/options/{i}/value"), &option.value, problems);
         if options.iter().any(|o| o.value == value) {
-            problems.push(Problem::new(format!("/options/{i}/value"), "duplicate", format!("'{value}' is listed twice")));
+            problems.push(Problem::new(
+                format!("/options/{i}/value"),
+                "duplicate",
+                format!("'{value}' is listed twice"),
+            ));
         }
         if option.color.as_ref().is_some_and(|c| c.chars().count() > 32) {
             problems.push(Problem::new(format!("/options/{i}/color"), "too_long", "at most 32 characters"));
@@ -196,7 +208,11 @@ pub fn replace_options(
             },
         };
         if options.iter().any(|o| o.id == id) {
-            problems.push(Problem::new(format!("/options/{i}/id"), "duplicate", format!("option {id} is listed twice")));
+            problems.push(Problem::new(
+                format!("/options/{i}/id"),
+                "duplicate",
+                format!("option {id} is listed twice"),
+            ));
         }
         options.push(SelectOption { id, value, color: option.color.clone() });
     }

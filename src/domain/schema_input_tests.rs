@@ -84,7 +84,9 @@ fn replacing_options_refuses_unknown_ids_and_duplicates() {
 
 #[test]
 fn object_slugs_follow_the_rules_and_avoid_reserved_names() {
-    for (raw, code) in [("people", "slug_reserved"), ("objects", "slug_reserved"), ("ab", "slug_length"), ("9xy", "slug_start")] {
+    for (raw, code) in
+        [("people", "slug_reserved"), ("objects", "slug_reserved"), ("ab", "slug_length"), ("9xy", "slug_start")]
+    {
         let mut problems = Vec::new();
         assert!(object_slug(raw, &mut problems).is_none());
         assert_eq!(problems[0].code, code, "{raw}");

@@ -48,10 +48,7 @@ impl FromStr for Scope {
     type Err = UnknownScope;
 
     fn from_str(s: &str) -> Result<Self, Self::Err> {
-        Scope::ALL
-            .into_iter()
-            .find(|scope| scope.as_str() == s)
-            .ok_or_else(|| UnknownScope(s.to_owned()))
+        Scope::ALL.into_iter().find(|scope| scope.as_str() == s).ok_or_else(|| UnknownScope(s.to_owned()))
     }
 }
 
@@ -63,12 +60,7 @@ impl Scopes {
     /// Builds a set, dropping duplicates and keeping the documented order.
     pub fn new(scopes: impl IntoIterator<Item = Scope>) -> Self {
         let given: Vec<Scope> = scopes.into_iter().collect();
-        Scopes(
-            Scope::ALL
-                .into_iter()
-                .filter(|s| given.contains(s))
-                .collect(),
-        )
+        Scopes(Scope::ALL.into_iter().filter(|s| given.contains(s)).collect())
     }
 
     /// Parses stored scope names, ignoring names this version does not know.

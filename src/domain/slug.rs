@@ -41,8 +41,7 @@ impl Slug {
         if !input.starts_with(|c: char| c.is_ascii_lowercase()) {
             return Err(SlugError::Start);
         }
-        let allowed =
-            |c: char| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_' || c == '-';
+        let allowed = |c: char| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_' || c == '-';
         if !input.chars().all(allowed) {
             return Err(SlugError::Charset);
         }
@@ -67,13 +66,7 @@ mod tests {
 
     #[test]
     fn accepts_the_documented_alphabet() {
-        for ok in [
-            "abc",
-            "products",
-            "order_items",
-            "line-items2",
-            &"a".repeat(60),
-        ] {
+        for ok in ["abc", "products", "order_items", "line-items2", &"a".repeat(60)] {
             assert!(Slug::parse(ok).is_ok(), "{ok}");
         }
     }

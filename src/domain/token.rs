@@ -31,11 +31,7 @@ impl NewToken {
         rand::rng().fill_bytes(&mut secret);
         let plaintext = format!("{PREFIX}{}_{}", id.simple(), hex::encode(secret));
         let hash = digest(&plaintext);
-        NewToken {
-            id,
-            plaintext,
-            hash,
-        }
+        NewToken { id, plaintext, hash }
     }
 }
 
@@ -52,17 +48,12 @@ impl PresentedToken {
         let rest = bearer.strip_prefix(PREFIX)?;
         let (id, secret) = rest.split_once('_')?;
         let valid_secret = secret.len() == SECRET_BYTES * 2
-            && secret
-                .bytes()
-                .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b));
+            && secret.bytes().all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b));
         if id.len() != 32 || !valid_secret {
             return None;
         }
         let id = Uuid::try_parse(id).ok()?;
-        Some(PresentedToken {
-            id,
-            hash: digest(bearer),
-        })
+        Some(PresentedToken { id, hash: digest(bearer) })
     }
 
     /// The public token id, used to find the stored hash.

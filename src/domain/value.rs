@@ -42,11 +42,13 @@ pub fn parse_scalar(attr: &AttributeDef, raw: &Value) -> Result<Value, ValueErro
     }
     match attr.kind {
         AttributeType::Text => text(attr, raw),
-        AttributeType::Number | AttributeType::Currency => number(raw).map(Value::from),
+        AttributeType::Number | AttributeType::Currency => number(raw),
         AttributeType::PhoneNumber => phone(raw),
         AttributeType::Date => date(raw),
         AttributeType::Datetime => datetime(raw),
-        AttributeType::Checkbox => raw.as_bool().map(Value::Bool).ok_or_else(|| err("invalid_type", "expected true or false")),
+        AttributeType::Checkbox => {
+            raw.as_bool().map(Value::Bool).ok_or_else(|| err("invalid_type", "expected true or false"))
+        }
         AttributeType::Rating => match raw.as_i64() {
             Some(n @ 0..=5) => Ok(Value::from(n)),
             _ => Err(err("invalid_value", "expected an integer rating from 0 to 5")),
@@ -64,7 +66,9 @@ pub fn parse_links(raw: &Value) -> Result<Vec<Uuid>, Vec<ValueError>> {
     let items = match raw {
         Value::Null => return Ok(Vec::new()),
         Value::Array(items) => items,
-        _ => return Err(vec![err("invalid_type", "expected an array of UUID strings")]),
+        _ => {
+            return Err(vec![err("invalid_type", "expected an array of UUID strings")]);
+        }
     };
     if items.len() > MAX_LINKS {
         return Err(vec![err("too_many", format!("at most {MAX_LINKS} IDs are allowed, got {}", items.len()))]);
@@ -105,7 +109,9 @@ pub fn unique_text(canonical: &Value) -> Option<String> {
 
 /// The wire form of a stored scalar: options as `{"id": n}` (null once the option is removed).
 pub fn render(attr: &AttributeDef, stored: Option<&Value>) -> Value {
-    let Some(stored) = stored else { return Value::Null };
+    let Some(stored) = stored else {
+        return Value::Null;
+    };
     match attr.kind {
         AttributeType::Select | AttributeType::Status => match stored.as_i64() {
             Some(id) if attr.option(id).is_some() => json!({ "id": id }),
@@ -133,7 +139,9 @@ fn text(attr: &AttributeDef, raw: &Value) -> Result<Value, ValueError> {
     for rule in &attr.validation {
         let ok = match rule {
             TextValidation::Email => super::member::Email::parse(s).is_ok(),
-            TextValidation::Url => url::Url::parse(s).is_ok_and(|u| matches!(u.scheme(), "http" | "https") && u.has_host()),
+            TextValidation::Url => {
+                url::Url::parse(s).is_ok_and(|u| matches!(u.scheme(), "http" | "https") && u.has_host())
+            }
         };
         if !ok {
             let what = if *rule == TextValidation::Email { "an email address" } else { "an http(s) URL" };
@@ -151,11 +159,7 @@ fn number(raw: &Value) -> Result<Value, ValueError> {
     }
     let f = n.as_f64().filter(|f| f.is_finite()).ok_or_else(|| err("invalid_value", "expected a finite number"))?;
     const EXACT: f64 = 9_007_199_254_740_992.0;
-    if f.fract() == 0.0 && f.abs() <= EXACT {
-        Ok(Value::from(f as i64))
-    } else {
-        Ok(Value::from(f))
-    }
+    if f.fract() == 0.0 && f.abs() <= EXACT { Ok(Value::from(f as i64)) } else { Ok(Value::from(f)) }
 }
 
 fn phone(raw: &Value) -> Result<Value, ValueError> {

@@ -20,21 +20,15 @@ impl Binaries {
     pub fn find(preferred_major: Option<&str>) -> Option<Binaries> {
         let debian = Path::new("/usr/lib/postgresql");
         let preferred = preferred_major.map(|major| debian.join(major).join("bin"));
-        let on_path = std::env::var_os("PATH")
-            .map(|p| std::env::split_paths(&p).collect::<Vec<_>>())
-            .unwrap_or_default();
-        preferred
-            .into_iter()
-            .chain(on_path)
-            .chain(debian_dirs(debian))
-            .find_map(|dir| Binaries::in_dir(&dir))
+        let on_path =
+            std::env::var_os("PATH").map(|p| std::env::split_paths(&p).collect::<Vec<_>>()).unwrap_or_default();
+        preferred.into_iter().chain(on_path).chain(debian_dirs(debian)).find_map(|dir| Binaries::in_dir(&dir))
     }
 
     fn in_dir(dir: &Path) -> Option<Binaries> {
         let initdb = dir.join("initdb");
         let postgres = dir.join("postgres");
-        (is_executable(&initdb) && is_executable(&postgres))
-            .then_some(Binaries { initdb, postgres })
+        (is_executable(&initdb) && is_executable(&postgres)).then_some(Binaries { initdb, postgres })
     }
 }
 

@@ -48,10 +48,7 @@ pub enum EmbeddedError {
     #[error("{0}")]
     Setup(String),
     #[error("{context}: {source}")]
-    Io {
-        context: String,
-        source: std::io::Error,
-    },
+    Io { context: String, source: std::io::Error },
 }
 
 fn io_err(context: impl Into<String>) -> impl FnOnce(std::io::Error) -> EmbeddedError {
@@ -77,17 +74,12 @@ impl EmbeddedPg {
     pub async fn ensure(options: &Options) -> Result<EmbeddedPg, EmbeddedError> {
         let run_as = RunAs::detect().map_err(EmbeddedError::Setup)?;
         fs::create_dir_all(&options.data_dir).map_err(io_err("creating CRM_DATA_DIR"))?;
-        let data_dir =
-            fs::canonicalize(&options.data_dir).map_err(io_err("resolving CRM_DATA_DIR"))?;
-        for opened in run_as
-            .open_ancestors(&data_dir)
-            .map_err(io_err("opening parent directories"))?
-        {
+        let data_dir = fs::canonicalize(&options.data_dir).map_err(io_err("resolving CRM_DATA_DIR"))?;
+        for opened in run_as.open_ancestors(&data_dir).map_err(io_err("opening parent directories"))? {
             tracing::warn!(directory = %opened, "made searchable (o+x) so the postgres user can reach CRM_DATA_DIR");
         }
         // Serialises initdb and start-up between crm-api processes sharing the directory.
-        let lock =
-            File::create(data_dir.join(".lock")).map_err(io_err("creating the lock file"))?;
+        let lock = File::create(data_dir.join(".lock")).map_err(io_err("creating the lock file"))?;
         lock.lock().map_err(io_err("locking CRM_DATA_DIR"))?;
 
         let cluster = data_dir.join("pg");
@@ -176,37 +168,24 @@ fn init_cluster(
         fs::remove_dir_all(cluster).map_err(io_err("removing a half-initialised cluster"))?;
     }
     fs::create_dir(cluster).map_err(io_err("creating the cluster directory"))?;
-    fs::set_permissions(cluster, fs::Permissions::from_mode(0o700))
-        .map_err(io_err("chmod cluster"))?;
-    run_as
-        .hand_over(cluster)
-        .map_err(io_err("handing the cluster to postgres"))?;
+    fs::set_permissions(cluster, fs::Permissions::from_mode(0o700)).map_err(io_err("chmod cluster"))?;
+    run_as.hand_over(cluster).map_err(io_err("handing the cluster to postgres"))?;
     let pwfile = data_dir.join("initdb.pw");
     fs::write(&pwfile, password).map_err(io_err("writing initdb's password file"))?;
-    run_as
-        .hand_over(&pwfile)
-        .map_err(io_err("handing initdb's password file over"))?;
+    run_as.hand_over(&pwfile).map_err(io_err("handing initdb's password file over"))?;
 
     let mut cmd = run_as.command(&bins.initdb);
-    cmd.arg("-D")
-        .arg(cluster)
-        .args(["-U", SUPERUSER, "-E", "UTF8", "--no-locale"]);
-    cmd.arg(format!("--pwfile={}", pwfile.display()))
-        .arg("--auth=scram-sha-256");
+    cmd.arg("-D").arg(cluster).args(["-U", SUPERUSER, "-E", "UTF8", "--no-locale"]);
+    cmd.arg(format!("--pwfile={}", pwfile.display())).arg("--auth=scram-sha-256");
     if !durable {
         cmd.arg("--no-sync");
     }
     tracing::info!(cluster = %cluster.display(), "initialising the bundled PostgreSQL cluster");
-    let output = cmd
-        .output()
-        .map_err(io_err(format!("running {}", bins.initdb.display())));
+    let output = cmd.output().map_err(io_err(format!("running {}", bins.initdb.display())));
     let _ = fs::remove_file(&pwfile);
     let output = output?;
     if !output.status.success() {
-        return Err(EmbeddedError::Setup(format!(
-            "initdb failed: {}",
-            String::from_utf8_lossy(&output.stderr).trim()
-        )));
+        return Err(EmbeddedError::Setup(format!("initdb failed: {}", String::from_utf8_lossy(&output.stderr).trim())));
     }
     Ok(())
 }
@@ -220,22 +199,12 @@ fn running_port(cluster: &Path) -> Option<u16> {
     process::is_alive(pid).then_some(port)
 }
 
-fn start(
-    run_as: RunAs,
-    data_dir: &Path,
-    cluster: &Path,
-    options: &Options,
-) -> Result<(u16, Owned), EmbeddedError> {
+fn start(run_as: RunAs, data_dir: &Path, cluster: &Path, options: &Options) -> Result<(u16, Owned), EmbeddedError> {
     let major = fs::read_to_string(cluster.join("PG_VERSION")).ok();
-    let bins =
-        Binaries::find(major.as_deref().map(str::trim)).ok_or(EmbeddedError::BinariesNotFound)?;
+    let bins = Binaries::find(major.as_deref().map(str::trim)).ok_or(EmbeddedError::BinariesNotFound)?;
     let port = free_port().map_err(io_err("finding a free port"))?;
     let log_path = data_dir.join("postgres.log");
-    let log = OpenOptions::new()
-        .create(true)
-        .append(true)
-        .open(&log_path)
-        .map_err(io_err("opening postgres.log"))?;
+    let log = OpenOptions::new().create(true).append(true).open(&log_path).map_err(io_err("opening postgres.log"))?;
     let log_err = log.try_clone().map_err(io_err("opening postgres.log"))?;
 
     let mut cmd = run_as.command(&bins.postgres);
@@ -245,27 +214,13 @@ fn start(
     }
     // Its own process group: Ctrl-C in a terminal reaches only crm-api, which then drains
     // HTTP requests before stopping the database they need.
-    cmd.stdin(Stdio::null())
-        .stdout(log)
-        .stderr(log_err)
-        .process_group(0);
-    let postmaster = cmd
-        .spawn()
-        .map_err(io_err(format!("starting {}", bins.postgres.display())))?;
-    fs::write(data_dir.join("port"), format!("{port}\n"))
-        .map_err(io_err("writing the port file"))?;
+    cmd.stdin(Stdio::null()).stdout(log).stderr(log_err).process_group(0);
+    let postmaster = cmd.spawn().map_err(io_err(format!("starting {}", bins.postgres.display())))?;
+    fs::write(data_dir.join("port"), format!("{port}\n")).map_err(io_err("writing the port file"))?;
     let remove = options.remove_on_exit.then(|| data_dir.to_path_buf());
-    let watchdog = Watchdog::spawn(postmaster.id(), remove.as_deref())
-        .map_err(io_err("starting the watchdog"))?;
+    let watchdog = Watchdog::spawn(postmaster.id(), remove.as_deref()).map_err(io_err("starting the watchdog"))?;
     tracing::info!(port, cluster = %cluster.display(), "started the bundled PostgreSQL");
-    Ok((
-        port,
-        Owned {
-            postmaster,
-            watchdog,
-            remove,
-        },
-    ))
+    Ok((port, Owned { postmaster, watchdog, remove }))
 }
 
 fn server_settings(options: &Options) -> Vec<String> {
@@ -276,22 +231,13 @@ fn server_settings(options: &Options) -> Vec<String> {
         format!("max_connections={}", options.max_connections),
     ];
     if !options.durable {
-        settings.extend(
-            [
-                "fsync=off",
-                "synchronous_commit=off",
-                "full_page_writes=off",
-            ]
-            .map(String::from),
-        );
+        settings.extend(["fsync=off", "synchronous_commit=off", "full_page_writes=off"].map(String::from));
     }
     settings
 }
 
 fn free_port() -> std::io::Result<u16> {
-    Ok(TcpListener::bind((Ipv4Addr::LOCALHOST, 0))?
-        .local_addr()?
-        .port())
+    Ok(TcpListener::bind((Ipv4Addr::LOCALHOST, 0))?.local_addr()?.port())
 }
 
 async fn wait_for_other_clients(admin_url: &str) {
@@ -331,11 +277,7 @@ async fn wait_until_accepting(
             )));
         }
         let reachable = TcpStream::connect((Ipv4Addr::LOCALHOST, port)).is_ok();
-        let attempt = if reachable {
-            Some(PgConnection::connect(admin_url).await)
-        } else {
-            None
-        };
+        let attempt = if reachable { Some(PgConnection::connect(admin_url).await) } else { None };
         match attempt {
             Some(Ok(conn)) => {
                 let _ = conn.close().await;
@@ -353,20 +295,15 @@ async fn wait_until_accepting(
 }
 
 async fn create_database(admin_url: &str) -> Result<(), EmbeddedError> {
-    let setup =
-        |e: sqlx::Error| EmbeddedError::Setup(format!("preparing the '{DATABASE}' database: {e}"));
+    let setup = |e: sqlx::Error| EmbeddedError::Setup(format!("preparing the '{DATABASE}' database: {e}"));
     let mut conn = PgConnection::connect(admin_url).await.map_err(setup)?;
-    let exists: bool =
-        sqlx::query_scalar("select exists(select 1 from pg_database where datname = $1)")
-            .bind(DATABASE)
-            .fetch_one(&mut conn)
-            .await
-            .map_err(setup)?;
+    let exists: bool = sqlx::query_scalar("select exists(select 1 from pg_database where datname = $1)")
+        .bind(DATABASE)
+        .fetch_one(&mut conn)
+        .await
+        .map_err(setup)?;
     if !exists {
-        sqlx::query("create database crm")
-            .execute(&mut conn)
-            .await
-            .map_err(setup)?;
+        sqlx::query("create database crm").execute(&mut conn).await.map_err(setup)?;
     }
     conn.close().await.map_err(setup)
 }

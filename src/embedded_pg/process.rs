@@ -26,15 +26,10 @@ impl RunAs {
             return Ok(RunAs::Current);
         }
         match User::from_name("postgres") {
-            Ok(Some(user)) => Ok(RunAs::PostgresUser {
-                uid: user.uid,
-                gid: user.gid,
-            }),
-            _ => Err(
-                "running as root needs the 'postgres' system user (the postgresql package \
+            Ok(Some(user)) => Ok(RunAs::PostgresUser { uid: user.uid, gid: user.gid }),
+            _ => Err("running as root needs the 'postgres' system user (the postgresql package \
                       creates it), because initdb and postgres refuse to run as root"
-                    .into(),
-            ),
+                .into()),
         }
     }
 
@@ -78,10 +73,7 @@ impl RunAs {
 
 /// Whether a process with this pid exists (ours or another user's).
 pub fn is_alive(pid: i32) -> bool {
-    matches!(
-        kill(Pid::from_raw(pid), None),
-        Ok(()) | Err(nix::errno::Errno::EPERM)
-    )
+    matches!(kill(Pid::from_raw(pid), None), Ok(()) | Err(nix::errno::Errno::EPERM))
 }
 
 /// Asks the postmaster for a fast shutdown and waits for it to exit.
@@ -117,12 +109,7 @@ if [ -n "$2" ]; then
   rm -rf "$2"
 fi"#;
         let mut child = Command::new("sh")
-            .args([
-                "-c",
-                SCRIPT,
-                "crm-api-pg-watchdog",
-                &postmaster_pid.to_string(),
-            ])
+            .args(["-c", SCRIPT, "crm-api-pg-watchdog", &postmaster_pid.to_string()])
             .arg(remove.map(|p| p.as_os_str()).unwrap_or_default())
             .current_dir("/")
             .stdin(Stdio::piped())

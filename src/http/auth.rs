@@ -47,10 +47,7 @@ impl<R: Required> FromRequestParts<AppState> for Caller<R> {
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
-        let header = parts
-            .headers
-            .get(AUTHORIZATION)
-            .ok_or(ApiError::MissingToken)?;
+        let header = parts.headers.get(AUTHORIZATION).ok_or(ApiError::MissingToken)?;
         let bearer = header
             .to_str()
             .ok()
@@ -63,16 +60,10 @@ impl<R: Required> FromRequestParts<AppState> for Caller<R> {
             .await?
             .filter(|stored| presented.matches(&stored.secret_hash))
             .ok_or(ApiError::InvalidToken)?;
-        tracing::Span::current().record(
-            "organization_id",
-            tracing::field::display(stored.organization_id),
-        );
+        tracing::Span::current().record("organization_id", tracing::field::display(stored.organization_id));
         if !Scopes::from_stored(&stored.scopes).allows(R::SCOPE) {
             return Err(ApiError::MissingScope(R::SCOPE));
         }
-        Ok(Caller {
-            organization_id: stored.organization_id,
-            _scope: PhantomData,
-        })
+        Ok(Caller { organization_id: stored.organization_id, _scope: PhantomData })
     }
 }

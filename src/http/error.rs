@@ -24,11 +24,7 @@ pub struct FieldError {
 impl FieldError {
     /// Builds one entry.
     pub fn new(pointer: impl Into<String>, code: &str, message: impl Into<String>) -> FieldError {
-        FieldError {
-            pointer: pointer.into(),
-            code: code.to_owned(),
-            message: message.into(),
-        }
+        FieldError { pointer: pointer.into(), code: code.to_owned(), message: message.into() }
     }
 }
 
@@ -54,11 +50,7 @@ pub struct ErrorBody {
 #[derive(Debug, thiserror::Error)]
 pub enum ApiError {
     #[error("{message}")]
-    BadRequest {
-        code: &'static str,
-        message: String,
-        errors: Vec<FieldError>,
-    },
+    BadRequest { code: &'static str, message: String, errors: Vec<FieldError> },
     #[error("Send an API token in the header 'Authorization: Bearer <token>'.")]
     MissingToken,
     #[error("The API token is invalid or has been revoked.")]
@@ -70,11 +62,7 @@ pub enum ApiError {
     #[error("{0}")]
     NotFound(String),
     #[error("{message}")]
-    Conflict {
-        code: &'static str,
-        message: String,
-        errors: Vec<FieldError>,
-    },
+    Conflict { code: &'static str, message: String, errors: Vec<FieldError> },
     #[error("The request body exceeds the limit of 1 MiB.")]
     PayloadTooLarge,
     #[error("Send the body as JSON with 'Content-Type: application/json'.")]
@@ -85,18 +73,46 @@ pub enum ApiError {
     Internal(String),
 }
 
+impl From<crate::domain::problem::Problem> for FieldError {
+    fn from(p: crate::domain::problem::Problem) -> FieldError {
+        FieldError { pointer: p.pointer, code: p.code.to_owned(), message: p.message }
+    }
+}
+
+impl From<crate::db::records::WriteError> for ApiError {
+    fn from(e: crate::db::records::WriteError) -> ApiError {
+        use crate::db::records::WriteError;
+        match e {
+            WriteError::Invalid(problems) => ApiError::invalid(problems),
+            WriteError::Conflict(problems) => ApiError::conflict(problems),
+            WriteError::Database(e) => e.into(),
+        }
+    }
+}
+
 impl ApiError {
+    /// A 400 from domain problems.
+    pub fn invalid(problems: Vec<crate::domain::problem::Problem>) -> ApiError {
+        ApiError::validation(problems.into_iter().map(FieldError::from).collect())
+    }
+
+    /// A 409: the relation's cardinality would be exceeded; names every link in the way.
+    pub fn conflict(problems: Vec<crate::domain::problem::Problem>) -> ApiError {
+        let message = match problems.as_slice() {
+            [one] => one.message.clone(),
+            many => format!("{} links conflict with the relation's cardinality, see 'errors'.", many.len()),
+        };
+        let errors = problems.into_iter().map(FieldError::from).collect();
+        ApiError::Conflict { code: "cardinality_conflict", message, errors }
+    }
+
     /// A 400 for failed validation with every problem listed.
     pub fn validation(errors: Vec<FieldError>) -> ApiError {
         let message = match errors.as_slice() {
             [one] => format!("Invalid request: {}", one.message),
             many => format!("Invalid request: {} problems, see 'errors'.", many.len()),
         };
-        ApiError::BadRequest {
-            code: "validation_failed",
-            message,
-            errors,
-        }
+        ApiError::BadRequest { code: "validation_failed", message, errors }
     }
 
     fn status_code(&self) -> StatusCode {
@@ -151,19 +167,8 @@ impl From<sqlx::Error> for ApiError {
 }
 
 /// Builds an envelope response; shared with the middleware that wraps bare framework errors.
-pub fn envelope(
-    status: StatusCode,
-    code: &str,
-    message: String,
-    errors: Vec<FieldError>,
-) -> Response {
-    let body = ErrorBody {
-        success: false,
-        status: status.as_u16(),
-        code: code.to_owned(),
-        message,
-        errors,
-    };
+pub fn envelope(status: StatusCode, code: &str, message: String, errors: Vec<FieldError>) -> Response {
+    let body = ErrorBody { success: false, status: status.as_u16(), code: code.to_owned(), message, errors };
     let mut response = (status, axum::Json(body)).into_response();
     let headers = response.headers_mut();
     match status {
@@ -186,25 +191,18 @@ impl IntoResponse for ApiError {
             ApiError::Internal(detail) => {
                 // Logged once, inside the request span; the client learns nothing internal.
                 tracing::error!(error = %detail, "internal error");
-                (
-                    "Something went wrong on our side; it has been logged.".to_owned(),
-                    Vec::new(),
-                )
+                ("Something went wrong on our side; it has been logged.".to_owned(), Vec::new())
             }
-            ApiError::BadRequest {
-                message, errors, ..
+            ApiError::BadRequest { message, errors, .. } | ApiError::Conflict { message, errors, .. } => {
+                (message, errors)
             }
-            | ApiError::Conflict {
-                message, errors, ..
-            } => (message, errors),
             other => (other.to_string(), Vec::new()),
         };
         let mut response = envelope(status, code, message, errors);
         if code == "invalid_token" {
-            response.headers_mut().insert(
-                header::WWW_AUTHENTICATE,
-                HeaderValue::from_static("Bearer error=\"invalid_token\""),
-            );
+            response
+                .headers_mut()
+                .insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer error=\"invalid_token\""));
         }
         response
     }

@@ -22,11 +22,7 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for Json<T> {
             if rejection.status() == axum::http::StatusCode::PAYLOAD_TOO_LARGE {
                 ApiError::PayloadTooLarge
             } else {
-                ApiError::BadRequest {
-                    code: "unreadable_body",
-                    message: rejection.body_text(),
-                    errors: vec![],
-                }
+                ApiError::BadRequest { code: "unreadable_body", message: rejection.body_text(), errors: vec![] }
             }
         })?;
         parse(&bytes).map(Json)
@@ -34,21 +30,11 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for Json<T> {
 }
 
 fn is_json(req: &Request) -> bool {
-    let Some(value) = req
-        .headers()
-        .get(header::CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-    else {
+    let Some(value) = req.headers().get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()) else {
         return false;
     };
-    let essence = value
-        .split(';')
-        .next()
-        .unwrap_or_default()
-        .trim()
-        .to_ascii_lowercase();
-    essence == "application/json"
-        || (essence.starts_with("application/") && essence.ends_with("+json"))
+    let essence = value.split(';').next().unwrap_or_default().trim().to_ascii_lowercase();
+    essence == "application/json" || (essence.starts_with("application/") && essence.ends_with("+json"))
 }
 
 /// Deserializes `bytes`, reporting syntax errors with their position and type errors with a pointer.
@@ -70,11 +56,7 @@ fn classify(err: serde_json::Error, pointer: String) -> ApiError {
             errors: vec![],
         }
     } else {
-        ApiError::validation(vec![FieldError::new(
-            pointer,
-            "invalid_type",
-            strip_position(&err.to_string()),
-        )])
+        ApiError::validation(vec![FieldError::new(pointer, "invalid_type", strip_position(&err.to_string()))])
     }
 }
 

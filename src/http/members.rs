@@ -88,13 +88,8 @@ pub async fn list_members(
     Query(query): Query<PerPageQuery>,
 ) -> Result<Json<MemberList>, ApiError> {
     let request = page_request("per_page", query.per_page.as_deref(), query.page.as_deref())?;
-    let (members, total) = db::members::list(
-        &state.pool,
-        caller.organization_id,
-        request.size().into(),
-        request.offset(),
-    )
-    .await?;
+    let (members, total) =
+        db::members::list(&state.pool, caller.organization_id, request.size().into(), request.offset()).await?;
     let info = PageInfo::new(request, total, members.len());
     Ok(Json(MemberList {
         success: true,

@@ -40,10 +40,7 @@ pub fn apply(router: Router, config: &LayerConfig) -> Result<Router, String> {
             .layer(PropagateRequestIdLayer::new(REQUEST_ID))
             .layer(axum::middleware::map_response(enveloped))
             .option_layer(cors)
-            .layer(TimeoutLayer::with_status_code(
-                StatusCode::SERVICE_UNAVAILABLE,
-                config.request_timeout,
-            ))
+            .layer(TimeoutLayer::with_status_code(StatusCode::SERVICE_UNAVAILABLE, config.request_timeout))
             .layer(RequestBodyLimitLayer::new(BODY_LIMIT)),
     ))
 }
@@ -54,22 +51,13 @@ fn cors(origins: &[String]) -> Result<Option<CorsLayer>, String> {
     }
     let origins = origins
         .iter()
-        .map(|o| {
-            HeaderValue::from_str(o)
-                .map_err(|_| format!("CRM_CORS_ORIGINS: '{o}' is not a valid origin"))
-        })
+        .map(|o| HeaderValue::from_str(o).map_err(|_| format!("CRM_CORS_ORIGINS: '{o}' is not a valid origin")))
         .collect::<Result<Vec<_>, _>>()?;
     let header = |name: &'static str| HeaderName::from_static(name);
     Ok(Some(
         CorsLayer::new()
             .allow_origin(AllowOrigin::list(origins))
-            .allow_methods([
-                Method::GET,
-                Method::POST,
-                Method::PUT,
-                Method::PATCH,
-                Method::DELETE,
-            ])
+            .allow_methods([Method::GET, Method::POST, Method::PUT, Method::PATCH, Method::DELETE])
             .allow_headers([
                 header::AUTHORIZATION,
                 header::CONTENT_TYPE,
@@ -78,12 +66,7 @@ fn cors(origins: &[String]) -> Result<Option<CorsLayer>, String> {
                 header("prefer"),
                 REQUEST_ID,
             ])
-            .expose_headers([
-                header::ETAG,
-                header::RETRY_AFTER,
-                header("idempotency-replayed"),
-                REQUEST_ID,
-            ])
+            .expose_headers([header::ETAG, header::RETRY_AFTER, header("idempotency-replayed"), REQUEST_ID])
             .max_age(Duration::from_secs(600)),
     ))
 }
@@ -96,38 +79,18 @@ where
     B::Error: Into<axum::BoxError>,
 {
     let status = response.status();
-    let is_json = response
-        .headers()
-        .get(header::CONTENT_TYPE)
-        .is_some_and(|v| v.as_bytes().starts_with(b"application/json"));
+    let is_json =
+        response.headers().get(header::CONTENT_TYPE).is_some_and(|v| v.as_bytes().starts_with(b"application/json"));
     if !(status.is_client_error() || status.is_server_error()) || is_json {
         return response.map(axum::body::Body::new);
     }
     let (code, message) = match status {
-        StatusCode::NOT_FOUND => (
-            "not_found",
-            "No such endpoint; see /openapi.json.".to_owned(),
-        ),
-        StatusCode::METHOD_NOT_ALLOWED => (
-            "method_not_allowed",
-            "This endpoint does not accept that method.".into(),
-        ),
-        StatusCode::PAYLOAD_TOO_LARGE => (
-            "payload_too_large",
-            "The request body exceeds the limit of 1 MiB.".into(),
-        ),
-        StatusCode::SERVICE_UNAVAILABLE => (
-            "timeout",
-            "The request took too long; retry shortly.".into(),
-        ),
+        StatusCode::NOT_FOUND => ("not_found", "No such endpoint; see /openapi.json.".to_owned()),
+        StatusCode::METHOD_NOT_ALLOWED => ("method_not_allowed", "This endpoint does not accept that method.".into()),
+        StatusCode::PAYLOAD_TOO_LARGE => ("payload_too_large", "The request body exceeds the limit of 1 MiB.".into()),
+        StatusCode::SERVICE_UNAVAILABLE => ("timeout", "The request took too long; retry shortly.".into()),
         StatusCode::BAD_REQUEST => ("bad_request", "The request is malformed.".into()),
-        other => (
-            "error",
-            other
-                .canonical_reason()
-                .unwrap_or("Request failed.")
-                .to_owned(),
-        ),
+        other => ("error", other.canonical_reason().unwrap_or("Request failed.").to_owned()),
     };
     let mut fresh = envelope(status, code, message, Vec::new());
     for (name, value) in response.headers() {

@@ -1,13 +1,19 @@
 //! The HTTP API: one file per resource, each with its DTOs, handlers and OpenAPI annotations.
 
+pub mod attributes;
 pub mod auth;
 pub mod error;
 pub mod extract;
 pub mod health;
+pub mod lookup;
 pub mod members;
 pub mod middleware;
+pub mod objects;
 pub mod openapi;
 pub mod pagination;
+pub mod record_dto;
+pub mod records;
+pub mod schema_dto;
 pub mod state;
 pub mod timestamp;
 
@@ -26,6 +32,12 @@ pub fn api_router() -> OpenApiRouter<AppState> {
         .routes(routes!(health::healthz))
         .routes(routes!(health::readyz))
         .routes(routes!(members::list_members))
+        .routes(routes!(objects::list_objects, objects::create_object))
+        .routes(routes!(objects::get_object, objects::update_object))
+        .routes(routes!(attributes::create_attribute))
+        .routes(routes!(attributes::update_attribute))
+        .routes(routes!(records::list_records, records::create_record, records::assert_record))
+        .routes(routes!(records::get_record, records::patch_record, records::delete_record))
 }
 
 /// The generated OpenAPI document.

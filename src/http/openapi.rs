@@ -18,6 +18,8 @@ use utoipa::openapi::security::{Http, HttpAuthScheme, SecurityScheme};
     tags(
         (name = "health", description = "Probes for load balancers and orchestrators."),
         (name = "members", description = "The organization's members, targets of `user` attributes."),
+        (name = "objects", description = "Objects and their attribute schemas."),
+        (name = "records", description = "Records of any object, standard or custom."),
     )
 )]
 pub struct ApiDoc;

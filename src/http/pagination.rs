@@ -66,17 +66,8 @@ pub struct CountQuery {
 }
 
 /// Parses raw page parameters into a request, or a 400 naming each bad parameter.
-pub fn page_request(
-    size_param: &'static str,
-    size: Option<&str>,
-    page: Option<&str>,
-) -> Result<PageRequest, ApiError> {
+pub fn page_request(size_param: &'static str, size: Option<&str>, page: Option<&str>) -> Result<PageRequest, ApiError> {
     PageRequest::parse(size_param, size, page).map_err(|errors| {
-        ApiError::validation(
-            errors
-                .into_iter()
-                .map(|e| FieldError::new(e.param, "out_of_range", e.message))
-                .collect(),
-        )
+        ApiError::validation(errors.into_iter().map(|e| FieldError::new(e.param, "out_of_range", e.message)).collect())
     })
 }

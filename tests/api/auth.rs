@@ -8,21 +8,13 @@ use crate::helpers::{TestApp, spawn_app};
 const USERS: &str = "/v2/organizations/users";
 
 async fn with_authorization(app: &TestApp, value: &str) -> crate::helpers::TestResponse {
-    app.send(
-        Request::get(USERS)
-            .header("authorization", value)
-            .body(Body::empty())
-            .unwrap(),
-    )
-    .await
+    app.send(Request::get(USERS).header("authorization", value).body(Body::empty()).unwrap()).await
 }
 
 #[tokio::test]
 async fn missing_token_is_401_with_www_authenticate() {
     let app = spawn_app().await;
-    let response = app
-        .send(Request::get(USERS).body(Body::empty()).unwrap())
-        .await;
+    let response = app.send(Request::get(USERS).body(Body::empty()).unwrap()).await;
     assert_eq!(response.status, StatusCode::UNAUTHORIZED);
     assert_eq!(response.headers["www-authenticate"], "Bearer");
     assert_eq!(response.code(), "missing_token");
@@ -49,12 +41,7 @@ async fn malformed_and_unknown_tokens_are_401() {
         let response = with_authorization(&app, &value).await;
         assert_eq!(response.status, StatusCode::UNAUTHORIZED, "{value}");
         assert_eq!(response.code(), "invalid_token", "{value}");
-        assert!(
-            response.headers["www-authenticate"]
-                .to_str()
-                .unwrap()
-                .starts_with("Bearer")
-        );
+        assert!(response.headers["www-authenticate"].to_str().unwrap().starts_with("Bearer"));
     }
 }
 
@@ -72,11 +59,7 @@ async fn a_revoked_token_is_401() {
     let org = app.org("acme").await;
     assert_eq!(app.get(USERS, &org.token).await.status, StatusCode::OK);
     let listed = db::tokens::list(&app.pool, org.id).await.unwrap();
-    assert!(
-        db::tokens::revoke(&app.pool, org.id, listed[0].token_id)
-            .await
-            .unwrap()
-    );
+    assert!(db::tokens::revoke(&app.pool, org.id, listed[0].token_id).await.unwrap());
     let response = app.get(USERS, &org.token).await;
     assert_eq!(response.status, StatusCode::UNAUTHORIZED);
     assert_eq!(response.code(), "invalid_token");
@@ -90,10 +73,5 @@ async fn a_token_without_the_scope_is_403() {
     let response = app.get(USERS, &crm_only).await;
     assert_eq!(response.status, StatusCode::FORBIDDEN);
     assert_eq!(response.code(), "insufficient_scope");
-    assert!(
-        response.body["message"]
-            .as_str()
-            .unwrap()
-            .contains("users:read")
-    );
+    assert!(response.body["message"].as_str().unwrap().contains("users:read"));
 }

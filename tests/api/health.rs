@@ -27,10 +27,7 @@ async fn readyz_is_503_with_retry_after_when_the_database_is_gone() {
     assert_eq!(response.code(), "database_unavailable");
     assert_eq!(response.headers["retry-after"], "1");
     // healthz does not depend on the database.
-    assert_eq!(
-        app.call(Method::GET, "/healthz", None, None).await.status,
-        StatusCode::OK
-    );
+    assert_eq!(app.call(Method::GET, "/healthz", None, None).await.status, StatusCode::OK);
 }
 
 #[tokio::test]
@@ -42,8 +39,5 @@ async fn openapi_json_documents_every_route() {
     for path in ["/healthz", "/readyz", "/v2/organizations/users"] {
         assert!(paths.contains_key(path), "{path} missing");
     }
-    assert_eq!(
-        response.body["components"]["securitySchemes"]["bearer"]["scheme"],
-        "bearer"
-    );
+    assert_eq!(response.body["components"]["securitySchemes"]["bearer"]["scheme"], "bearer");
 }

@@ -33,32 +33,17 @@ fn cluster() -> &'static Cluster {
     static CLUSTER: OnceLock<Cluster> = OnceLock::new();
     CLUSTER.get_or_init(|| {
         std::thread::spawn(|| {
-            let runtime = tokio::runtime::Builder::new_current_thread()
-                .enable_all()
-                .build()
-                .unwrap();
+            let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
             runtime.block_on(async {
                 let data_dir = std::env::temp_dir().join(format!(
                     "crm-api-test-{}-{}",
                     std::process::id(),
                     Uuid::new_v4().simple()
                 ));
-                let options = Options {
-                    data_dir,
-                    durable: false,
-                    remove_on_exit: true,
-                    max_connections: 300,
-                };
-                let pg = EmbeddedPg::ensure(&options)
-                    .await
-                    .expect("start the test cluster");
-                let mut admin = PgConnection::connect(&pg.database_url("postgres"))
-                    .await
-                    .unwrap();
-                sqlx::query("create database crm_template")
-                    .execute(&mut admin)
-                    .await
-                    .unwrap();
+                let options = Options { data_dir, durable: false, remove_on_exit: true, max_connections: 300 };
+                let pg = EmbeddedPg::ensure(&options).await.expect("start the test cluster");
+                let mut admin = PgConnection::connect(&pg.database_url("postgres")).await.unwrap();
+                sqlx::query("create database crm_template").execute(&mut admin).await.unwrap();
                 let pool = db::connect(&pg.database_url(TEMPLATE), 2).await.unwrap();
                 db::migrate(&pool).await.unwrap();
                 pool.close().await;
@@ -101,11 +86,7 @@ impl TestResponse {
     pub fn pointers(&self) -> Vec<String> {
         self.body["errors"]
             .as_array()
-            .map(|e| {
-                e.iter()
-                    .map(|e| e["pointer"].as_str().unwrap_or_default().to_owned())
-                    .collect()
-            })
+            .map(|e| e.iter().map(|e| e["pointer"].as_str().unwrap_or_default().to_owned()).collect())
             .unwrap_or_default()
     }
 }
@@ -113,50 +94,31 @@ impl TestResponse {
 pub async fn spawn_app() -> TestApp {
     let cluster = cluster();
     let name = format!("t_{}", Uuid::new_v4().simple());
-    let mut admin = PgConnection::connect(&cluster.pg.database_url("postgres"))
-        .await
-        .unwrap();
+    let mut admin = PgConnection::connect(&cluster.pg.database_url("postgres")).await.unwrap();
     let create = format!("create database {name} template {TEMPLATE}");
-    sqlx::query(AssertSqlSafe(create))
-        .execute(&mut admin)
-        .await
-        .unwrap();
+    sqlx::query(AssertSqlSafe(create)).execute(&mut admin).await.unwrap();
     admin.close().await.unwrap();
     let database_url = cluster.pg.database_url(&name);
     let pool = db::connect(&database_url, 10).await.unwrap();
-    let layers = LayerConfig {
-        cors_origins: vec!["https://app.example".into()],
-        request_timeout: Duration::from_secs(30),
-    };
+    let layers =
+        LayerConfig { cors_origins: vec!["https://app.example".into()], request_timeout: Duration::from_secs(30) };
     let router = http::router(AppState::new(pool.clone()), &layers).unwrap();
-    TestApp {
-        router,
-        pool,
-        database_url,
-    }
+    TestApp { router, pool, database_url }
 }
 
 impl TestApp {
     /// Creates an organization and a token with every scope.
     pub async fn org(&self, slug: &str) -> TestOrg {
-        let org = db::organizations::create(&self.pool, &Slug::parse(slug).unwrap(), slug)
-            .await
-            .unwrap();
+        let org = db::organizations::create(&self.pool, &Slug::parse(slug).unwrap(), slug).await.unwrap();
         let token = self.token(org.organization_id, &Scope::ALL).await;
-        TestOrg {
-            id: org.organization_id,
-            slug: slug.to_owned(),
-            token,
-        }
+        TestOrg { id: org.organization_id, slug: slug.to_owned(), token }
     }
 
     /// A token of `organization_id` with `scopes`.
     pub async fn token(&self, organization_id: Uuid, scopes: &[Scope]) -> String {
         let token = NewToken::generate();
         let scopes = Scopes::new(scopes.iter().copied());
-        db::tokens::create(&self.pool, organization_id, &token, Some("test"), &scopes)
-            .await
-            .unwrap();
+        db::tokens::create(&self.pool, organization_id, &token, Some("test"), &scopes).await.unwrap();
         token.plaintext
     }
 
@@ -168,10 +130,7 @@ impl TestApp {
             last_name: None,
             role: Role::User,
         };
-        db::members::add(&self.pool, organization_id, &new)
-            .await
-            .unwrap()
-            .member_id
+        db::members::add(&self.pool, organization_id, &new).await.unwrap().member_id
     }
 
     /// Sends a request through the real router.
@@ -183,36 +142,20 @@ impl TestApp {
         let body = if bytes.is_empty() {
             Value::Null
         } else {
-            serde_json::from_slice(&bytes).unwrap_or_else(|_| {
-                panic!(
-                    "non-JSON body with {status}: {}",
-                    String::from_utf8_lossy(&bytes)
-                )
-            })
+            serde_json::from_slice(&bytes)
+                .unwrap_or_else(|_| panic!("non-JSON body with {status}: {}", String::from_utf8_lossy(&bytes)))
         };
-        TestResponse {
-            status,
-            headers,
-            body,
-        }
+        TestResponse { status, headers, body }
     }
 
     /// `method path` with a bearer token and an optional JSON body.
-    pub async fn call(
-        &self,
-        method: Method,
-        path: &str,
-        token: Option<&str>,
-        body: Option<Value>,
-    ) -> TestResponse {
+    pub async fn call(&self, method: Method, path: &str, token: Option<&str>, body: Option<Value>) -> TestResponse {
         let mut request = Request::builder().method(method).uri(path);
         if let Some(token) = token {
             request = request.header("authorization", format!("Bearer {token}"));
         }
         let request = match body {
-            Some(body) => request
-                .header("content-type", "application/json")
-                .body(Body::from(body.to_string())),
+            Some(body) => request.header("content-type", "application/json").body(Body::from(body.to_string())),
             None => request.body(Body::empty()),
         };
         self.send(request.unwrap()).await
@@ -220,5 +163,73 @@ impl TestApp {
 
     pub async fn get(&self, path: &str, token: &str) -> TestResponse {
         self.call(Method::GET, path, Some(token), None).await
+    }
+}
+
+impl TestApp {
+    pub async fn post(&self, path: &str, token: &str, body: Value) -> TestResponse {
+        self.call(Method::POST, path, Some(token), Some(body)).await
+    }
+
+    pub async fn patch(&self, path: &str, token: &str, body: Value) -> TestResponse {
+        self.call(Method::PATCH, path, Some(token), Some(body)).await
+    }
+
+    pub async fn put(&self, path: &str, token: &str, body: Value) -> TestResponse {
+        self.call(Method::PUT, path, Some(token), Some(body)).await
+    }
+
+    pub async fn delete(&self, path: &str, token: &str) -> TestResponse {
+        self.call(Method::DELETE, path, Some(token), None).await
+    }
+
+    /// Creates a record and returns its id, failing the test on anything but 201.
+    pub async fn record(&self, org: &TestOrg, slug: &str, body: Value) -> Uuid {
+        let response = self.post(&format!("/v2/crm/{slug}"), &org.token, body).await;
+        assert_eq!(response.status, StatusCode::CREATED, "{}", response.body);
+        response.body["record"]["id"].as_str().unwrap().parse().unwrap()
+    }
+
+    /// A record's attributes as the API returns them.
+    pub async fn attributes(&self, org: &TestOrg, slug: &str, id: Uuid) -> Value {
+        let response = self.get(&format!("/v2/crm/{slug}/{id}"), &org.token).await;
+        assert_eq!(response.status, StatusCode::OK, "{}", response.body);
+        response.body["record"]["attributes"].clone()
+    }
+
+    /// Adds an attribute through the API and returns its key.
+    pub async fn attribute(&self, org: &TestOrg, slug: &str, body: Value) -> String {
+        let response = self.post(&format!("/v2/crm/objects/{slug}/attributes"), &org.token, body).await;
+        assert_eq!(response.status, StatusCode::CREATED, "{}", response.body);
+        response.body["attribute"]["key"].as_str().unwrap().to_owned()
+    }
+
+    /// Creates a custom object through the API.
+    pub async fn object(&self, org: &TestOrg, slug: &str) {
+        let singular = slug.trim_end_matches('s');
+        let body = serde_json::json!({"slug": slug, "singularName": singular, "pluralName": slug});
+        let response = self.post("/v2/crm/objects", &org.token, body).await;
+        assert_eq!(response.status, StatusCode::CREATED, "{}", response.body);
+    }
+
+    /// The shop of the relation page: products, orders (products many_to_many with inverse
+    /// `orders`, customer many_to_one to companies), deals (user attribute `owners`).
+    pub async fn shop(&self, org: &TestOrg) {
+        use serde_json::json;
+        self.object(org, "products").await;
+        self.attribute(org, "products", json!({"label": "Name", "type": "text", "isUnique": false})).await;
+        self.attribute(org, "products", json!({"label": "Price", "type": "number", "isUnique": false})).await;
+        self.attribute(org, "products", json!({"label": "SKU", "type": "text", "isUnique": true})).await;
+        self.object(org, "orders").await;
+        self.attribute(org, "orders", json!({"label": "Number", "type": "text", "isUnique": false})).await;
+        let products = json!({"label": "Products", "type": "relation", "relationType": "many_to_many",
+            "relatedObjectSlug": "products", "relatedObjectLabel": "Orders"});
+        assert_eq!(self.attribute(org, "orders", products).await, "products");
+        let customer = json!({"label": "Customer", "type": "relation", "relationType": "many_to_one",
+            "relatedObjectSlug": "companies", "relatedObjectLabel": "Orders"});
+        assert_eq!(self.attribute(org, "orders", customer).await, "customer");
+        self.object(org, "deals").await;
+        self.attribute(org, "deals", json!({"label": "Title", "type": "text", "isUnique": false})).await;
+        assert_eq!(self.attribute(org, "deals", json!({"label": "Owners", "type": "user"})).await, "owners");
     }
 }

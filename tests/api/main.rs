@@ -3,7 +3,11 @@
 #[allow(dead_code)]
 mod helpers;
 
+mod attributes;
 mod auth;
 mod health;
 mod members;
 mod middleware;
+mod objects;
+mod record_links;
+mod records;

@@ -9,14 +9,8 @@ async fn request_ids_are_generated_and_echoed() {
     let generated = app.call(Method::GET, "/healthz", None, None).await;
     let id = generated.headers["x-request-id"].to_str().unwrap();
     assert_eq!(id.len(), 36, "{id}");
-    let echoed = app
-        .send(
-            Request::get("/healthz")
-                .header("x-request-id", "trace-me-42")
-                .body(Body::empty())
-                .unwrap(),
-        )
-        .await;
+    let echoed =
+        app.send(Request::get("/healthz").header("x-request-id", "trace-me-42").body(Body::empty()).unwrap()).await;
     assert_eq!(echoed.headers["x-request-id"], "trace-me-42");
 }
 
@@ -56,18 +50,12 @@ async fn cors_preflight_allows_configured_origins_only() {
             .uri("/v2/organizations/users")
             .header("origin", origin)
             .header("access-control-request-method", "PATCH")
-            .header(
-                "access-control-request-headers",
-                "authorization,idempotency-key",
-            )
+            .header("access-control-request-headers", "authorization,idempotency-key")
             .body(Body::empty())
             .unwrap()
     };
     let allowed = app.send(preflight("https://app.example")).await;
-    assert_eq!(
-        allowed.headers["access-control-allow-origin"],
-        "https://app.example"
-    );
+    assert_eq!(allowed.headers["access-control-allow-origin"], "https://app.example");
     let denied = app.send(preflight("https://evil.example")).await;
     assert!(denied.headers.get("access-control-allow-origin").is_none());
 }

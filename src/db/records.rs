@@ -1,0 +1,324 @@
+//! Records: scalar values in the row, uniqueness in `crm_unique_values`, links via `links`.
+
+use chrono::{DateTime, Utc};
+use serde_json::{Map, Value};
+use sqlx::types::Json;
+use sqlx::{PgConnection, PgPool};
+use uuid::Uuid;
+
+use super::links::{self, LinkError};
+use super::uniques;
+use crate::domain::link_problems;
+use crate::domain::problem::{Problem, pointer_segment};
+use crate::domain::record_input::RecordWrite;
+use crate::domain::schema::{AttributeDef, ObjectDef};
+
+/// A stored record row (links are read separately).
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct RecordRow {
+    pub record_id: Uuid,
+    pub values: Json<Map<String, Value>>,
+    pub version: i64,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
+/// Why a write was refused.
+#[derive(Debug, thiserror::Error)]
+pub enum WriteError {
+    /// Bad link targets or unique values: 400, every problem listed.
+    #[error("invalid record")]
+    Invalid(Vec<Problem>),
+    /// A relation's cardinality would be exceeded: 409 naming the links in the way.
+    #[error("cardinality conflict")]
+    Conflict(Vec<Problem>),
+    #[error(transparent)]
+    Database(#[from] sqlx::Error),
+}
+
+/// One record of `object_id`, if it exists in the organization.
+pub async fn find(
+    conn: &mut PgConnection,
+    org: Uuid,
+    object_id: Uuid,
+    record_id: Uuid,
+) -> Result<Option<RecordRow>, sqlx::Error> {
+    sqlx::query_as(
+        "select record_id, \"values\", version, created_at, updated_at from crm_records
+         where organization_id = $1 and object_id = $2 and record_id = $3",
+    )
+    .bind(org)
+    .bind(object_id)
+    .bind(record_id)
+    .fetch_optional(conn)
+    .await
+}
+
+/// Like [`find`], and locks the row for the rest of the transaction so writes to one record
+/// serialize (links written from the other side of a relation do not take this lock).
+pub async fn lock(
+    conn: &mut PgConnection,
+    org: Uuid,
+    object_id: Uuid,
+    record_id: Uuid,
+) -> Result<Option<RecordRow>, sqlx::Error> {
+    sqlx::query_as(
+        "select record_id, \"values\", version, created_at, updated_at from crm_records
+         where organization_id = $1 and object_id = $2 and record_id = $3 for no key update",
+    )
+    .bind(org)
+    .bind(object_id)
+    .bind(record_id)
+    .fetch_optional(conn)
+    .await
+}
+
+/// One page of records, newest first, and the total.
+pub async fn list(
+    pool: &PgPool,
+    org: Uuid,
+    object_id: Uuid,
+    limit: i64,
+    offset: i64,
+) -> Result<(Vec<RecordRow>, i64), sqlx::Error> {
+    let total: i64 =
+        sqlx::query_scalar("select count(*) from crm_records where organization_id = $1 and object_id = $2")
+            .bind(org)
+            .bind(object_id)
+            .fetch_one(pool)
+            .await?;
+    let rows = sqlx::query_as(
+        "select record_id, \"values\", version, created_at, updated_at from crm_records
+         where organization_id = $1 and object_id = $2
+         order by created_at desc, record_id desc limit $3 offset $4",
+    )
+    .bind(org)
+    .bind(object_id)
+    .bind(limit)
+    .bind(offset)
+    .fetch_all(pool)
+    .await?;
+    Ok((rows, total))
+}
+
+/// Deletes a record; its links and unique values go with it (foreign keys cascade).
+pub async fn delete(pool: &PgPool, org: Uuid, object_id: Uuid, record_id: Uuid) -> Result<bool, sqlx::Error> {
+    let done = sqlx::query("delete from crm_records where organization_id = $1 and object_id = $2 and record_id = $3")
+        .bind(org)
+        .bind(object_id)
+        .bind(record_id)
+        .execute(pool)
+        .await?;
+    Ok(done.rows_affected() == 1)
+}
+
+/// Creates a record from a validated body, in one transaction.
+pub async fn create(
+    pool: &PgPool,
+    org: Uuid,
+    object: &ObjectDef,
+    write: &RecordWrite<'_>,
+) -> Result<RecordRow, WriteError> {
+    let mut tx = pool.begin().await?;
+    let row = insert(&mut tx, org, object, write).await;
+    finish(tx, pool, org, row).await
+}
+
+/// Changes only the keys sent; relation and user values are replaced as a set difference.
+/// `None` when the record does not exist.
+pub async fn patch(
+    pool: &PgPool,
+    org: Uuid,
+    object: &ObjectDef,
+    record_id: Uuid,
+    write: &RecordWrite<'_>,
+) -> Result<Option<RecordRow>, WriteError> {
+    let mut tx = pool.begin().await?;
+    let Some(current) = lock(&mut tx, org, object.object_id, record_id).await? else {
+        return Ok(None);
+    };
+    let row = update(&mut tx, org, current, write).await;
+    finish(tx, pool, org, row).await.map(Some)
+}
+
+/// Assert: updates the first record whose `matching` value equals the body's, or creates one
+/// unless `missing_on_create` lists required attributes the body leaves empty. Concurrent
+/// asserts of the same value are serialized by an advisory lock, so they never create two
+/// records. Returns the record and whether it was created.
+pub async fn assert(
+    pool: &PgPool,
+    org: Uuid,
+    object: &ObjectDef,
+    (matching, canonical): (&AttributeDef, &Value),
+    write: &RecordWrite<'_>,
+    missing_on_create: Vec<Problem>,
+) -> Result<(RecordRow, bool), WriteError> {
+    let mut tx = pool.begin().await?;
+    let lock_key = format!("{org}/{}/{}/{canonical}", object.object_id, matching.key);
+    sqlx::query("select pg_advisory_xact_lock(hashtextextended($1, 0))").bind(lock_key).execute(&mut *tx).await?;
+    let probe = Value::Object(Map::from_iter([(matching.key.clone(), canonical.clone())]));
+    let found: Option<Uuid> = sqlx::query_scalar(
+        "select record_id from crm_records where organization_id = $1 and object_id = $2 and \"values\" @> $3
+         order by created_at, record_id limit 1",
+    )
+    .bind(org)
+    .bind(object.object_id)
+    .bind(Json(&probe))
+    .fetch_optional(&mut *tx)
+    .await?;
+    let existing = match found {
+        Some(id) => lock(&mut tx, org, object.object_id, id).await?,
+        None => None,
+    };
+    let created = existing.is_none();
+    let row = match existing {
+        Some(current) => update(&mut tx, org, current, write).await,
+        None if !missing_on_create.is_empty() => {
+            return Err(WriteError::Invalid(missing_on_create));
+        }
+        None => insert(&mut tx, org, object, write).await,
+    };
+    finish(tx, pool, org, row).await.map(|row| (row, created))
+}
+
+async fn finish(
+    tx: sqlx::Transaction<'_, sqlx::Postgres>,
+    pool: &PgPool,
+    org: Uuid,
+    outcome: Result<RecordRow, Failure>,
+) -> Result<RecordRow, WriteError> {
+    match outcome {
+        Ok(row) => {
+            tx.commit().await?;
+            Ok(row)
+        }
+        Err(Failure::Write(e)) => Err(e),
+        Err(Failure::Cardinality { record_id, attr, ids }) => {
+            drop(tx);
+            let mut conn = pool.acquire().await?;
+            let conflicts = links::cardinality_conflicts(&mut conn, org, record_id, &attr, &ids).await?;
+            Err(WriteError::Conflict(link_problems::conflicts(&attr, &ids, &conflicts)))
+        }
+    }
+}
+
+/// A failure inside the transaction; cardinality is explained after rolling back.
+enum Failure {
+    Write(WriteError),
+    Cardinality { record_id: Uuid, attr: Box<AttributeDef>, ids: Vec<Uuid> },
+}
+
+impl From<sqlx::Error> for Failure {
+    fn from(e: sqlx::Error) -> Failure {
+        Failure::Write(WriteError::Database(e))
+    }
+}
+
+async fn insert(
+    conn: &mut PgConnection,
+    org: Uuid,
+    object: &ObjectDef,
+    write: &RecordWrite<'_>,
+) -> Result<RecordRow, Failure> {
+    check_targets(conn, org, write).await?;
+    let values = merged(&Map::new(), write);
+    let row: RecordRow = sqlx::query_as(
+        "insert into crm_records (organization_id, object_id, \"values\") values ($1, $2, $3)
+         returning record_id, \"values\", version, created_at, updated_at",
+    )
+    .bind(org)
+    .bind(object.object_id)
+    .bind(Json(&values))
+    .fetch_one(&mut *conn)
+    .await?;
+    uniques::write(conn, org, row.record_id, write).await.map_err(Failure::Write)?;
+    write_links(conn, org, row.record_id, write).await?;
+    Ok(row)
+}
+
+async fn update(
+    conn: &mut PgConnection,
+    org: Uuid,
+    current: RecordRow,
+    write: &RecordWrite<'_>,
+) -> Result<RecordRow, Failure> {
+    check_targets(conn, org, write).await?;
+    let values = merged(&current.values.0, write);
+    uniques::write(conn, org, current.record_id, write).await.map_err(Failure::Write)?;
+    let links_changed = write_links(conn, org, current.record_id, write).await?;
+    if values == current.values.0 && !links_changed {
+        return Ok(current);
+    }
+    Ok(sqlx::query_as(
+        "update crm_records set \"values\" = $3, version = version + 1, updated_at = now()
+         where organization_id = $1 and record_id = $2
+         returning record_id, \"values\", version, created_at, updated_at",
+    )
+    .bind(org)
+    .bind(current.record_id)
+    .bind(Json(&values))
+    .fetch_one(conn)
+    .await?)
+}
+
+/// The stored values after applying the scalars of `write` (null removes the key).
+fn merged(current: &Map<String, Value>, write: &RecordWrite<'_>) -> Map<String, Value> {
+    let mut values = current.clone();
+    for (attr, value) in &write.scalars {
+        match value {
+            Value::Null => values.remove(&attr.key),
+            v => values.insert(attr.key.clone(), v.clone()),
+        };
+    }
+    values
+}
+
+/// Every link target must be linkable; cardinality one takes at most one ID.
+async fn check_targets(conn: &mut PgConnection, org: Uuid, write: &RecordWrite<'_>) -> Result<(), Failure> {
+    let mut problems = Vec::new();
+    for (attr, ids) in &write.links {
+        let pointer = format!("/{}", pointer_segment(&attr.key));
+        for (id, inactive) in links::unlinkable(conn, org, attr, ids).await? {
+            let i = ids.iter().position(|x| *x == id).unwrap_or_default();
+            problems.push(link_problems::unlinkable(&format!("{pointer}/{i}"), attr, id, inactive));
+        }
+    }
+    if !problems.is_empty() {
+        return Err(Failure::Write(WriteError::Invalid(problems)));
+    }
+    let too_many: Vec<Problem> = write
+        .links
+        .iter()
+        .filter(|(attr, ids)| ids.len() > 1 && attr.relation.as_ref().is_some_and(|r| r.relation_type.single_here()))
+        .map(|(attr, ids)| {
+            let kind = attr.relation.as_ref().map(|r| r.relation_type.as_str()).unwrap_or_default();
+            let message = format!("'{}' is {kind} and links at most one record; got {}", attr.key, ids.len());
+            Problem::new(format!("/{}", pointer_segment(&attr.key)), "cardinality_exceeded", message)
+        })
+        .collect();
+    if too_many.is_empty() { Ok(()) } else { Err(Failure::Write(WriteError::Conflict(too_many))) }
+}
+
+async fn write_links(
+    conn: &mut PgConnection,
+    org: Uuid,
+    record_id: Uuid,
+    write: &RecordWrite<'_>,
+) -> Result<bool, Failure> {
+    let mut changed = false;
+    for (attr, ids) in &write.links {
+        match links::replace(conn, org, record_id, attr, ids).await {
+            Ok(diff) => changed |= !diff.is_empty(),
+            Err(LinkError::Cardinality) => {
+                return Err(Failure::Cardinality { record_id, attr: Box::new((*attr).clone()), ids: ids.clone() });
+            }
+            Err(LinkError::TargetMissing) => {
+                let message = format!("a record or member linked through '{}' was just deleted; retry", attr.key);
+                let problem = Problem::new(format!("/{}", pointer_segment(&attr.key)), "not_found", message);
+                return Err(Failure::Write(WriteError::Invalid(vec![problem])));
+            }
+            Err(LinkError::Database(e)) => return Err(e.into()),
+        }
+    }
+    Ok(changed)
+}

@@ -1,0 +1,136 @@
+use axum::http::StatusCode;
+use crm_api::db;
+use serde_json::json;
+
+use crate::helpers::spawn_app;
+
+#[tokio::test]
+async fn relation_values_are_visible_from_both_sides() {
+    let app = spawn_app().await;
+    let org = app.org("acme").await;
+    app.shop(&org).await;
+    let a = app.record(&org, "products", json!({"name": "A"})).await;
+    let b = app.record(&org, "products", json!({"name": "B"})).await;
+    let order = app.record(&org, "orders", json!({"number": "1", "products": [a, b]})).await;
+    assert_eq!(app.attributes(&org, "orders", order).await["products"], json!([a, b]));
+    assert_eq!(app.attributes(&org, "products", a).await["orders"], json!([order]));
+    // The inverse side writes the same links.
+    let c = app.record(&org, "products", json!({"name": "C", "orders": [order]})).await;
+    assert_eq!(app.attributes(&org, "orders", order).await["products"], json!([a, b, c]));
+}
+
+#[tokio::test]
+async fn patch_replaces_relation_values_as_a_set_difference() {
+    let app = spawn_app().await;
+    let org = app.org("acme").await;
+    app.shop(&org).await;
+    let [a, b, c] = [
+        app.record(&org, "products", json!({})).await,
+        app.record(&org, "products", json!({})).await,
+        app.record(&org, "products", json!({})).await,
+    ];
+    let order = app.record(&org, "orders", json!({"products": [a, b]})).await;
+    let path = format!("/v2/crm/orders/{order}");
+    let response = app.patch(&path, &org.token, json!({"products": [b, c]})).await;
+    assert_eq!(response.status, StatusCode::OK, "{}", response.body);
+    // b kept its place (it was not rewritten), c was appended.
+    assert_eq!(response.body["record"]["attributes"]["products"], json!([b, c]));
+    assert_eq!(app.attributes(&org, "products", a).await["orders"], json!([]));
+    let etag = response.headers["etag"].clone();
+    let same = app.patch(&path, &org.token, json!({"products": [c, b]})).await;
+    assert_eq!(same.headers["etag"], etag, "an unchanged set writes nothing");
+    let cleared = app.patch(&path, &org.token, json!({"products": []})).await;
+    assert_eq!(cleared.body["record"]["attributes"]["products"], json!([]));
+}
+
+#[tokio::test]
+async fn deleting_a_record_removes_its_links_from_both_sides() {
+    let app = spawn_app().await;
+    let org = app.org("acme").await;
+    app.shop(&org).await;
+    let a = app.record(&org, "products", json!({})).await;
+    let b = app.record(&org, "products", json!({})).await;
+    let order = app.record(&org, "orders", json!({"products": [a, b]})).await;
+    app.delete(&format!("/v2/crm/products/{a}"), &org.token).await;
+    assert_eq!(app.attributes(&org, "orders", order).await["products"], json!([b]));
+    app.delete(&format!("/v2/crm/orders/{order}"), &org.token).await;
+    assert_eq!(app.attributes(&org, "products", b).await["orders"], json!([]));
+}
+
+#[tokio::test]
+async fn link_targets_must_be_records_of_the_related_object_in_this_organization() {
+    let app = spawn_app().await;
+    let acme = app.org("acme").await;
+    let globex = app.org("globex").await;
+    app.shop(&acme).await;
+    app.shop(&globex).await;
+    let theirs = app.record(&globex, "products", json!({})).await;
+    let company = app.record(&acme, "companies", json!({"name": "Acme"})).await;
+    let ours = app.record(&acme, "products", json!({})).await;
+    let missing = uuid::Uuid::new_v4();
+    let body = json!({"products": [ours, theirs, company, missing, "nope"]});
+    let response = app.post("/v2/crm/orders", &acme.token, body).await;
+    assert_eq!(response.status, StatusCode::BAD_REQUEST);
+    assert_eq!(response.pointers(), vec!["/products/4"]);
+    let body = json!({"products": [ours, theirs, company, missing]});
+    let response = app.post("/v2/crm/orders", &acme.token, body).await;
+    assert_eq!(response.pointers(), vec!["/products/1", "/products/2", "/products/3"]);
+    assert!(response.body["errors"].as_array().unwrap().iter().all(|e| e["code"] == "not_found"));
+    assert!(!response.body.to_string().contains("globex"));
+    assert_eq!(app.get("/v2/crm/orders", &acme.token).await.body["pagination"]["total"], 0);
+}
+
+#[tokio::test]
+async fn user_values_take_active_members_of_the_organization() {
+    let app = spawn_app().await;
+    let acme = app.org("acme").await;
+    let globex = app.org("globex").await;
+    app.shop(&acme).await;
+    let lena = app.member(acme.id, "lena@acme.example").await;
+    let max = app.member(acme.id, "max@acme.example").await;
+    let gina = app.member(globex.id, "gina@globex.example").await;
+    db::members::deactivate(&app.pool, acme.id, max).await.unwrap();
+    let deal = app.record(&acme, "deals", json!({"owners": [lena]})).await;
+    assert_eq!(app.attributes(&acme, "deals", deal).await["owners"], json!([lena]));
+    let response = app.patch(&format!("/v2/crm/deals/{deal}"), &acme.token, json!({"owners": [lena, max, gina]})).await;
+    assert_eq!(response.status, StatusCode::BAD_REQUEST);
+    let codes: Vec<_> =
+        response.body["errors"].as_array().unwrap().iter().map(|e| (e["pointer"].clone(), e["code"].clone())).collect();
+    assert_eq!(codes, vec![(json!("/owners/1"), json!("inactive_member")), (json!("/owners/2"), json!("not_found"))]);
+}
+
+#[tokio::test]
+async fn many_to_one_takes_one_target_and_never_steals_links() {
+    let app = spawn_app().await;
+    let org = app.org("acme").await;
+    app.shop(&org).await;
+    let acme = app.record(&org, "companies", json!({"name": "Acme"})).await;
+    let globex = app.record(&org, "companies", json!({"name": "Globex"})).await;
+    let two = app.post("/v2/crm/orders", &org.token, json!({"customer": [acme, globex]})).await;
+    assert_eq!(two.status, StatusCode::CONFLICT);
+    assert_eq!(two.code(), "cardinality_conflict");
+    let order = app.record(&org, "orders", json!({"customer": [acme]})).await;
+    // Swapping the single target in one write works.
+    let swapped = app.patch(&format!("/v2/crm/orders/{order}"), &org.token, json!({"customer": [globex]})).await;
+    assert_eq!(swapped.body["record"]["attributes"]["customer"], json!([globex]));
+    // From the inverse (one_to_many) side, taking an order linked to another company is a 409.
+    let steal = app.patch(&format!("/v2/crm/companies/{acme}"), &org.token, json!({"orders": [order]})).await;
+    assert_eq!(steal.status, StatusCode::CONFLICT, "{}", steal.body);
+    assert_eq!(steal.pointers(), vec!["/orders/0"]);
+    let message = steal.body["errors"][0]["message"].as_str().unwrap();
+    assert!(message.contains(&globex.to_string()), "{message}");
+    assert_eq!(app.attributes(&org, "orders", order).await["customer"], json!([globex]));
+}
+
+#[tokio::test]
+async fn standard_people_company_relation_works_like_any_other() {
+    let app = spawn_app().await;
+    let org = app.org("acme").await;
+    let company = app.record(&org, "companies", json!({"name": "Acme", "domain": "acme.example"})).await;
+    let person = app
+        .record(&org, "people", json!({"first_name": "Lena", "email": "lena@acme.example", "company": [company]}))
+        .await;
+    assert_eq!(app.attributes(&org, "companies", company).await["people"], json!([person]));
+    let bad = app.post("/v2/crm/people", &org.token, json!({"email": "not-an-email"})).await;
+    assert_eq!(bad.pointers(), vec!["/email"]);
+}
