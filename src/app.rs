@@ -68,11 +68,22 @@ impl Database {
     }
 }
 
-/// Serves the API until SIGINT or SIGTERM, letting in-flight requests finish.
-pub async fn serve(config: &Config) -> Result<(), AppError> {
+/// Serves the API until SIGINT or SIGTERM, letting in-flight requests finish; with `demo`,
+/// first seeds the demo workspace and prints how to use it.
+pub async fn serve(config: &Config, demo: bool) -> Result<(), AppError> {
     let database = Database::open(config).await?;
+    if demo {
+        match crate::demo::seed(&database.pool).await {
+            Ok(seeded) => println!("{}", crate::demo::instructions(&seeded, &format!("http://{}", config.bind))),
+            Err(e) => {
+                database.close().await;
+                return Err(AppError::Other(format!("seeding the demo workspace failed: {e}")));
+            }
+        }
+    }
     let layers = LayerConfig { cors_origins: config.cors_origins.clone(), request_timeout: config.request_timeout };
     let router = http::router(AppState::new(database.pool.clone()), &layers).map_err(AppError::Other)?;
+    let purger = tokio::spawn(purge_idempotency_keys(database.pool.clone()));
     let listener = match TcpListener::bind(config.bind).await {
         Ok(listener) => listener,
         Err(source) => {
@@ -87,6 +98,21 @@ pub async fn serve(config: &Config) -> Result<(), AppError> {
     );
     let served = axum::serve(listener, router).with_graceful_shutdown(shutdown::signal()).await;
     tracing::info!("shutting down");
+    purger.abort();
     database.close().await;
     served.map_err(|e| AppError::Other(format!("server error: {e}")))
+}
+
+/// Deletes Idempotency-Key responses older than 24 hours, every ten minutes. Lookups ignore
+/// expired rows anyway; this only keeps the table small.
+async fn purge_idempotency_keys(pool: sqlx::PgPool) {
+    let mut every = tokio::time::interval(std::time::Duration::from_secs(600));
+    loop {
+        every.tick().await;
+        match db::idempotency::purge_expired(&pool).await {
+            Ok(0) => {}
+            Ok(n) => tracing::info!(purged = n, "expired idempotency keys deleted"),
+            Err(e) => tracing::warn!(error = %e, "purging idempotency keys failed"),
+        }
+    }
 }

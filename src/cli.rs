@@ -27,7 +27,11 @@ pub struct Cli {
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Run the HTTP API until Ctrl-C or SIGTERM.
-    Serve,
+    Serve {
+        /// First create (or complete) the demo workspace `demo` and print a token and example requests.
+        #[arg(long)]
+        demo: bool,
+    },
     /// Apply database migrations and exit.
     Migrate,
     /// Manage organizations.
@@ -117,7 +121,7 @@ type CliResult = Result<(), Box<dyn std::error::Error + Send + Sync>>;
 /// Runs a parsed command.
 pub async fn run(cli: Cli, config: Config) -> CliResult {
     match cli.command {
-        Command::Serve => return Ok(app::serve(&config).await?),
+        Command::Serve { demo } => return Ok(app::serve(&config, demo).await?),
         Command::Openapi => {
             println!("{}", crate::http::openapi_document().to_pretty_json()?);
             return Ok(());
@@ -133,7 +137,7 @@ pub async fn run(cli: Cli, config: Config) -> CliResult {
 async fn admin(command: Command, database: &Database) -> CliResult {
     let pool = &database.pool;
     match command {
-        Command::Serve | Command::Migrate | Command::Openapi => {}
+        Command::Serve { .. } | Command::Migrate | Command::Openapi => {}
         Command::Org(OrgCommand::Create { slug, name }) => {
             let slug = Slug::parse(&slug).map_err(|e| format!("invalid slug '{slug}': {e}"))?;
             let name = name.unwrap_or_else(|| slug.to_string());

@@ -2,12 +2,16 @@
 
 /// Wiring: database (bundled or external), router, serving until shutdown.
 pub mod app;
+/// Schema and token caches, invalidated across processes by LISTEN/NOTIFY.
+pub mod cache;
 /// The command line (`serve`, `migrate`, `org`, `member`, `token`).
 pub mod cli;
 /// Configuration from environment variables.
 pub mod config;
 /// Repository layer: every SQL statement.
 pub mod db;
+/// The demo workspace of `serve --demo`.
+pub mod demo;
 /// Pure domain types and rules.
 pub mod domain;
 /// The bundled PostgreSQL cluster used when `DATABASE_URL` is unset.

@@ -17,7 +17,7 @@ async fn main() -> ExitCode {
     };
     // The CLI stays quiet so its stdout/stderr carry only what was asked for.
     let default_filter = match cli.command {
-        Command::Serve => "info,sqlx=warn",
+        Command::Serve { .. } => "info,sqlx=warn",
         _ => "warn,sqlx=error",
     };
     telemetry::init(config.log_format, default_filter);

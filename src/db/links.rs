@@ -9,6 +9,7 @@ use sqlx::PgConnection;
 use uuid::Uuid;
 
 use crate::domain::attribute::{AttributeType, RelationSide};
+use crate::domain::link_problems::Blocking;
 use crate::domain::schema::AttributeDef;
 
 /// What a change really did.
@@ -224,15 +225,14 @@ pub async fn for_records(
     .await
 }
 
-/// The links that stand in the way of linking `record_id` to `ids` through `attr`:
-/// `(id, other record)` pairs where `other` already holds the single slot.
+/// The links that stand in the way of linking `record_id` to `ids` through `attr`.
 pub async fn cardinality_conflicts(
     conn: &mut PgConnection,
     organization_id: Uuid,
     record_id: Uuid,
     attr: &AttributeDef,
     ids: &[Uuid],
-) -> Result<Vec<(Uuid, Uuid)>, sqlx::Error> {
+) -> Result<Vec<Blocking>, sqlx::Error> {
     let Some(relation) = &attr.relation else {
         return Ok(Vec::new());
     };
@@ -252,7 +252,7 @@ pub async fn cardinality_conflicts(
             .fetch_all(&mut *conn)
             .await?;
         for id in ids.iter().filter(|id| !existing.contains(id)) {
-            conflicts.extend(existing.iter().map(|e| (*id, *e)));
+            conflicts.extend(existing.iter().map(|holder| Blocking { id: *id, holder: *holder, held_here: true }));
         }
     }
     if relation.relation_type.single_there() {
@@ -271,7 +271,7 @@ pub async fn cardinality_conflicts(
             .bind(ids)
             .fetch_all(&mut *conn)
             .await?;
-        conflicts.extend(taken);
+        conflicts.extend(taken.into_iter().map(|(id, holder)| Blocking { id, holder, held_here: false }));
     }
     Ok(conflicts)
 }

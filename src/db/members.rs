@@ -57,6 +57,15 @@ pub async fn add(pool: &PgPool, organization_id: Uuid, new: &NewMember) -> Resul
     })
 }
 
+/// The id of the member with this email (any case), if any.
+pub async fn find_by_email(pool: &PgPool, organization_id: Uuid, email: &str) -> Result<Option<Uuid>, sqlx::Error> {
+    sqlx::query_scalar("select member_id from members where organization_id = $1 and lower(email) = lower($2)")
+        .bind(organization_id)
+        .bind(email)
+        .fetch_optional(pool)
+        .await
+}
+
 /// Marks a member inactive; returns whether such a member exists in the organization.
 pub async fn deactivate(pool: &PgPool, organization_id: Uuid, member_id: Uuid) -> Result<bool, sqlx::Error> {
     let result = sqlx::query(

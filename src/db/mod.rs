@@ -1,11 +1,13 @@
 //! The repository layer: one file per table group; all SQL lives here.
 
 pub mod attributes;
+pub mod idempotency;
 pub mod links;
 pub mod members;
 pub mod objects;
 pub mod organizations;
 pub mod records;
+pub mod relation;
 pub mod schema;
 pub mod tokens;
 pub mod uniques;

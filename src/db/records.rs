@@ -54,6 +54,18 @@ pub async fn find(
     .await
 }
 
+/// Whether the record exists.
+pub async fn exists(pool: &PgPool, org: Uuid, object_id: Uuid, record_id: Uuid) -> Result<bool, sqlx::Error> {
+    sqlx::query_scalar(
+        "select exists(select 1 from crm_records where organization_id = $1 and object_id = $2 and record_id = $3)",
+    )
+    .bind(org)
+    .bind(object_id)
+    .bind(record_id)
+    .fetch_one(pool)
+    .await
+}
+
 /// Like [`find`], and locks the row for the rest of the transaction so writes to one record
 /// serialize (links written from the other side of a relation do not take this lock).
 pub async fn lock(
@@ -70,6 +82,19 @@ pub async fn lock(
     .bind(object_id)
     .bind(record_id)
     .fetch_optional(conn)
+    .await
+}
+
+/// Bumps the version and `updatedAt` of a record whose links changed.
+pub async fn touch(conn: &mut PgConnection, org: Uuid, record_id: Uuid) -> Result<RecordRow, sqlx::Error> {
+    sqlx::query_as(
+        "update crm_records set version = version + 1, updated_at = now()
+         where organization_id = $1 and record_id = $2
+         returning record_id, \"values\", version, created_at, updated_at",
+    )
+    .bind(org)
+    .bind(record_id)
+    .fetch_one(conn)
     .await
 }
 
@@ -120,8 +145,8 @@ pub async fn create(
     write: &RecordWrite<'_>,
 ) -> Result<RecordRow, WriteError> {
     let mut tx = pool.begin().await?;
-    let row = insert(&mut tx, org, object, write).await;
-    finish(tx, pool, org, row).await
+    let outcome = insert(&mut tx, org, object, write).await;
+    finish(tx, pool, org, outcome).await
 }
 
 /// Changes only the keys sent; relation and user values are replaced as a set difference.
@@ -134,11 +159,12 @@ pub async fn patch(
     write: &RecordWrite<'_>,
 ) -> Result<Option<RecordRow>, WriteError> {
     let mut tx = pool.begin().await?;
-    let Some(current) = lock(&mut tx, org, object.object_id, record_id).await? else {
-        return Ok(None);
+    let outcome = match lock(&mut tx, org, object.object_id, record_id).await {
+        Ok(Some(current)) => update(&mut tx, org, current, write).await.map(Some),
+        Ok(None) => Ok(None),
+        Err(e) => Err(e.into()),
     };
-    let row = update(&mut tx, org, current, write).await;
-    finish(tx, pool, org, row).await.map(Some)
+    finish(tx, pool, org, outcome).await
 }
 
 /// Assert: updates the first record whose `matching` value equals the body's, or creates one
@@ -154,6 +180,18 @@ pub async fn assert(
     missing_on_create: Vec<Problem>,
 ) -> Result<(RecordRow, bool), WriteError> {
     let mut tx = pool.begin().await?;
+    let outcome = assert_in(&mut tx, org, object, (matching, canonical), write, missing_on_create).await;
+    finish(tx, pool, org, outcome).await
+}
+
+async fn assert_in(
+    tx: &mut PgConnection,
+    org: Uuid,
+    object: &ObjectDef,
+    (matching, canonical): (&AttributeDef, &Value),
+    write: &RecordWrite<'_>,
+    missing_on_create: Vec<Problem>,
+) -> Result<(RecordRow, bool), Failure> {
     let lock_key = format!("{org}/{}/{}/{canonical}", object.object_id, matching.key);
     sqlx::query("select pg_advisory_xact_lock(hashtextextended($1, 0))").bind(lock_key).execute(&mut *tx).await?;
     let probe = Value::Object(Map::from_iter([(matching.key.clone(), canonical.clone())]));
@@ -167,37 +205,39 @@ pub async fn assert(
     .fetch_optional(&mut *tx)
     .await?;
     let existing = match found {
-        Some(id) => lock(&mut tx, org, object.object_id, id).await?,
+        Some(id) => lock(tx, org, object.object_id, id).await?,
         None => None,
     };
-    let created = existing.is_none();
-    let row = match existing {
-        Some(current) => update(&mut tx, org, current, write).await,
-        None if !missing_on_create.is_empty() => {
-            return Err(WriteError::Invalid(missing_on_create));
-        }
-        None => insert(&mut tx, org, object, write).await,
-    };
-    finish(tx, pool, org, row).await.map(|row| (row, created))
+    match existing {
+        Some(current) => Ok((update(tx, org, current, write).await?, false)),
+        None if !missing_on_create.is_empty() => Err(Failure::Write(WriteError::Invalid(missing_on_create))),
+        None => Ok((insert(tx, org, object, write).await?, true)),
+    }
 }
 
-async fn finish(
+/// Ends the transaction explicitly either way: a dropped transaction only queues its rollback,
+/// so its row locks would stay held by an idle pooled connection.
+async fn finish<T>(
     tx: sqlx::Transaction<'_, sqlx::Postgres>,
     pool: &PgPool,
     org: Uuid,
-    outcome: Result<RecordRow, Failure>,
-) -> Result<RecordRow, WriteError> {
-    match outcome {
+    outcome: Result<T, Failure>,
+) -> Result<T, WriteError> {
+    let failure = match outcome {
         Ok(row) => {
             tx.commit().await?;
-            Ok(row)
+            return Ok(row);
         }
-        Err(Failure::Write(e)) => Err(e),
-        Err(Failure::Cardinality { record_id, attr, ids }) => {
-            drop(tx);
+        Err(failure) => failure,
+    };
+    tx.rollback().await?;
+    match failure {
+        Failure::Write(e) => Err(e),
+        Failure::Cardinality { record_id, attr, ids } => {
             let mut conn = pool.acquire().await?;
             let conflicts = links::cardinality_conflicts(&mut conn, org, record_id, &attr, &ids).await?;
-            Err(WriteError::Conflict(link_problems::conflicts(&attr, &ids, &conflicts)))
+            let pointer = link_problems::record_pointer(&attr);
+            Err(WriteError::Conflict(link_problems::conflicts(&pointer, &attr, &ids, &conflicts)))
         }
     }
 }

@@ -14,23 +14,43 @@ pub fn unlinkable(pointer: &str, attr: &AttributeDef, id: Uuid, inactive: bool) 
     }
 }
 
-/// The problems naming the links that block `ids` on `attr`.
-pub fn conflicts(attr: &AttributeDef, ids: &[Uuid], conflicts: &[(Uuid, Uuid)]) -> Vec<Problem> {
+/// A link that stands in the way of a new one.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Blocking {
+    /// The ID the request wanted to link.
+    pub id: Uuid,
+    /// The record already holding the single slot.
+    pub holder: Uuid,
+    /// `true`: the record being written already has its one link (`holder` is its target);
+    /// `false`: `id` is already linked from `holder`, another record on the writer's side.
+    pub held_here: bool,
+}
+
+/// The problems naming the links that block `ids` on `attr`; pointers are `{prefix}/{index}`.
+pub fn conflicts(prefix: &str, attr: &AttributeDef, ids: &[Uuid], blocking: &[Blocking]) -> Vec<Problem> {
     let kind = attr.relation.as_ref().map(|r| r.relation_type.as_str()).unwrap_or_default();
-    let mut problems: Vec<Problem> = conflicts
+    let key = &attr.key;
+    let mut problems: Vec<Problem> = blocking
         .iter()
-        .map(|(id, other)| {
-            let i = ids.iter().position(|x| x == id).unwrap_or_default();
-            let pointer = format!("/{}/{i}", pointer_segment(&attr.key));
-            let message =
-                format!("'{}' is {kind}: {id} cannot be linked because {other} already holds the link", attr.key);
-            Problem::new(pointer, "cardinality_conflict", message)
+        .map(|b| {
+            let i = ids.iter().position(|x| *x == b.id).unwrap_or_default();
+            let message = if b.held_here {
+                format!("'{key}' is {kind} and this record already links to {}; remove it in the same request to swap it for {}", b.holder, b.id)
+            } else {
+                format!("'{key}' is {kind}: {} is already linked from {}; unlink it there first", b.id, b.holder)
+            };
+            Problem::new(format!("{prefix}/{i}"), "cardinality_conflict", message)
         })
         .collect();
     if problems.is_empty() {
         // A concurrent writer took the slot and let go again before we looked.
-        let message = format!("'{}' is {kind} and a concurrent change took the link; retry", attr.key);
-        problems.push(Problem::new(format!("/{}", pointer_segment(&attr.key)), "cardinality_conflict", message));
+        let message = format!("'{key}' is {kind} and a concurrent change took the link; retry");
+        problems.push(Problem::new(prefix, "cardinality_conflict", message));
     }
     problems
+}
+
+/// The pointer prefix of an attribute's value in a record body.
+pub fn record_pointer(attr: &AttributeDef) -> String {
+    format!("/{}", pointer_segment(&attr.key))
 }

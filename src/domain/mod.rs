@@ -7,6 +7,7 @@ pub mod member;
 pub mod pagination;
 pub mod problem;
 pub mod record_input;
+pub mod relation_change;
 pub mod schema;
 pub mod schema_input;
 pub mod scope;

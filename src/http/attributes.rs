@@ -138,6 +138,7 @@ pub async fn create_attribute(
         None => None,
     };
     let key = db::attributes::add(&state.pool, org, &object, &new, related.as_ref()).await?;
+    lookup::schema_changed(&state, org);
     attribute_response(&state, org, &slug, &key, StatusCode::CREATED).await
 }
 
@@ -230,9 +231,11 @@ pub async fn update_attribute(
     }
     let changes = attribute_changes(attr, body).map_err(ApiError::invalid)?;
     if !db::attributes::update(&state.pool, org, attr, &changes).await? {
+        lookup::schema_changed(&state, org);
         let message = "The attribute's options were changed concurrently; fetch it and retry.".to_owned();
         return Err(ApiError::Conflict { code: "concurrent_change", message, errors: vec![] });
     }
+    lookup::schema_changed(&state, org);
     attribute_response(&state, org, &slug, &key, StatusCode::OK).await
 }
 

@@ -9,7 +9,6 @@ use uuid::Uuid;
 
 use super::error::ApiError;
 use super::state::AppState;
-use crate::db;
 use crate::domain::scope::{Scope, Scopes};
 use crate::domain::token::PresentedToken;
 
@@ -56,7 +55,9 @@ impl<R: Required> FromRequestParts<AppState> for Caller<R> {
             .map(|(_, token)| token.trim())
             .ok_or(ApiError::InvalidToken)?;
         let presented = PresentedToken::parse(bearer).ok_or(ApiError::InvalidToken)?;
-        let stored = db::tokens::find_active(&state.pool, presented.id())
+        let stored = state
+            .cache
+            .token(&state.pool, presented.id())
             .await?
             .filter(|stored| presented.matches(&stored.secret_hash))
             .ok_or(ApiError::InvalidToken)?;

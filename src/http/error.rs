@@ -63,8 +63,13 @@ pub enum ApiError {
     NotFound(String),
     #[error("{message}")]
     Conflict { code: &'static str, message: String, errors: Vec<FieldError> },
+    /// `If-Match` names another version than the current one (given, for the `ETag` header).
+    #[error("The record has changed: If-Match does not match its current ETag \"{0}\". Fetch it and retry.")]
+    PreconditionFailed(i64),
     #[error("The request body exceeds the limit of 1 MiB.")]
     PayloadTooLarge,
+    #[error("{message}")]
+    Unprocessable { code: &'static str, message: String },
     #[error("Send the body as JSON with 'Content-Type: application/json'.")]
     UnsupportedMediaType,
     #[error("The database is unavailable; retry shortly.")]
@@ -122,7 +127,9 @@ impl ApiError {
             ApiError::MissingScope(_) | ApiError::Forbidden(_) => StatusCode::FORBIDDEN,
             ApiError::NotFound(_) => StatusCode::NOT_FOUND,
             ApiError::Conflict { .. } => StatusCode::CONFLICT,
+            ApiError::PreconditionFailed(_) => StatusCode::PRECONDITION_FAILED,
             ApiError::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
+            ApiError::Unprocessable { .. } => StatusCode::UNPROCESSABLE_ENTITY,
             ApiError::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             ApiError::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
             ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
@@ -132,6 +139,8 @@ impl ApiError {
     fn code(&self) -> &'static str {
         match self {
             ApiError::BadRequest { code, .. } | ApiError::Conflict { code, .. } => code,
+            ApiError::Unprocessable { code, .. } => code,
+            ApiError::PreconditionFailed(_) => "precondition_failed",
             ApiError::MissingToken => "missing_token",
             ApiError::InvalidToken => "invalid_token",
             ApiError::MissingScope(_) => "insufficient_scope",
@@ -187,6 +196,10 @@ impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         let status = self.status_code();
         let code = self.code();
+        let current_etag = match &self {
+            ApiError::PreconditionFailed(version) => Some(format!("\"{version}\"")),
+            _ => None,
+        };
         let (message, errors) = match self {
             ApiError::Internal(detail) => {
                 // Logged once, inside the request span; the client learns nothing internal.
@@ -199,6 +212,9 @@ impl IntoResponse for ApiError {
             other => (other.to_string(), Vec::new()),
         };
         let mut response = envelope(status, code, message, errors);
+        if let Some(etag) = current_etag.and_then(|e| HeaderValue::from_str(&e).ok()) {
+            response.headers_mut().insert(header::ETAG, etag);
+        }
         if code == "invalid_token" {
             response
                 .headers_mut()

@@ -4,16 +4,22 @@ use uuid::Uuid;
 
 use super::error::ApiError;
 use super::state::AppState;
-use crate::db;
 use crate::domain::schema::ObjectDef;
 
-/// The object with `slug` in the caller's organization.
+/// The object with `slug` in the caller's organization (from the schema cache).
 pub async fn object(state: &AppState, organization_id: Uuid, slug: &str) -> Result<ObjectDef, ApiError> {
-    db::schema::load(&state.pool, organization_id, Some(slug))
-        .await?
-        .into_iter()
-        .next()
+    let schema = state.cache.schema(&state.pool, organization_id).await?;
+    schema
+        .iter()
+        .find(|o| o.slug == slug)
+        .cloned()
         .ok_or_else(|| ApiError::NotFound(format!("No object '{slug}' in this organization.")))
+}
+
+/// Forgets the organization's cached schema after this process changed it, so the change is
+/// visible to its next request without waiting for the notification.
+pub fn schema_changed(state: &AppState, organization_id: Uuid) {
+    state.cache.forget_organization(organization_id);
 }
 
 /// A record id from the path; anything but a UUID cannot name a record, so it is a 404 too.

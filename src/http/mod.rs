@@ -13,6 +13,8 @@ pub mod openapi;
 pub mod pagination;
 pub mod record_dto;
 pub mod records;
+pub mod relation;
+pub mod relation_headers;
 pub mod schema_dto;
 pub mod state;
 pub mod timestamp;
@@ -38,6 +40,7 @@ pub fn api_router() -> OpenApiRouter<AppState> {
         .routes(routes!(attributes::update_attribute))
         .routes(routes!(records::list_records, records::create_record, records::assert_record))
         .routes(routes!(records::get_record, records::patch_record, records::delete_record))
+        .routes(routes!(relation::update_relation))
 }
 
 /// The generated OpenAPI document.

@@ -116,6 +116,7 @@ pub async fn create_object(
         },
         db::objects::CreateError::Database(e) => e.into(),
     })?;
+    lookup::schema_changed(&state, caller.organization_id);
     let object = lookup::object(&state, caller.organization_id, slug.as_str()).await?;
     Ok(envelope(StatusCode::CREATED, ObjectDto::from(&object)))
 }
@@ -201,6 +202,7 @@ pub async fn update_object(
     }
     db::objects::rename(&state.pool, caller.organization_id, object.object_id, singular.as_deref(), plural.as_deref())
         .await?;
+    lookup::schema_changed(&state, caller.organization_id);
     let object = lookup::object(&state, caller.organization_id, &slug).await?;
     Ok(envelope(StatusCode::OK, ObjectDto::from(&object)))
 }

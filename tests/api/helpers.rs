@@ -233,3 +233,29 @@ impl TestApp {
         assert_eq!(self.attribute(org, "deals", json!({"label": "Owners", "type": "user"})).await, "owners");
     }
 }
+
+impl TestApp {
+    /// A second server process on the same database: its own pool, caches and listener.
+    pub async fn second_server(&self) -> TestApp {
+        let pool = db::connect(&self.database_url, 5).await.unwrap();
+        let layers = LayerConfig { cors_origins: vec![], request_timeout: Duration::from_secs(30) };
+        let router = http::router(AppState::new(pool.clone()), &layers).unwrap();
+        TestApp { router, pool, database_url: self.database_url.clone() }
+    }
+
+    /// Polls `check` until it holds or a second has passed; returns whether it held.
+    pub async fn within_a_second<F, Fut>(&self, mut check: F) -> bool
+    where
+        F: FnMut() -> Fut,
+        Fut: std::future::Future<Output = bool>,
+    {
+        let deadline = std::time::Instant::now() + Duration::from_secs(1);
+        while std::time::Instant::now() < deadline {
+            if check().await {
+                return true;
+            }
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        false
+    }
+}

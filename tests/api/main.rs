@@ -5,9 +5,13 @@ mod helpers;
 
 mod attributes;
 mod auth;
+mod cache;
+mod demo;
 mod health;
 mod members;
 mod middleware;
 mod objects;
 mod record_links;
 mod records;
+mod relation;
+mod relation_guarantees;

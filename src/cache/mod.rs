@@ -1,0 +1,123 @@
+//! In-process caches of schemas and tokens, so the hot path does not spend a round trip on
+//! metadata. They are kept correct across several server processes on one database by
+//! LISTEN/NOTIFY (see `listener`): triggers announce every change to objects, attributes and
+//! tokens, and each process forgets what changed. While the listener is not connected the
+//! caches are bypassed, because notifications may be missed.
+
+mod listener;
+
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard};
+
+use sqlx::PgPool;
+use uuid::Uuid;
+
+use crate::db;
+use crate::db::tokens::StoredToken;
+use crate::domain::schema::ObjectDef;
+
+pub use listener::spawn_listener;
+
+/// Most tokens kept; past it the token cache starts over (bounded memory under abuse).
+const MAX_TOKENS: usize = 10_000;
+
+/// Schemas by organization and active tokens by id.
+#[derive(Default)]
+pub struct Cache {
+    inner: Mutex<Inner>,
+    /// Whether the notification listener is connected; when not, nothing is cached.
+    live: AtomicBool,
+}
+
+#[derive(Default)]
+struct Inner {
+    schemas: HashMap<Uuid, Arc<Vec<ObjectDef>>>,
+    tokens: HashMap<Uuid, StoredToken>,
+    /// Bumped by every invalidation. A load that started before a bump is not stored, so a
+    /// value read just before a change cannot outlive that change's notification.
+    generation: u64,
+}
+
+impl Cache {
+    /// An empty cache, bypassed until the listener connects.
+    pub fn new() -> Arc<Cache> {
+        Arc::new(Cache::default())
+    }
+
+    fn lock(&self) -> MutexGuard<'_, Inner> {
+        // A panic while holding the lock cannot leave the maps inconsistent; keep serving.
+        self.inner.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    /// Every object of the organization, from the cache or the database.
+    pub async fn schema(&self, pool: &PgPool, organization_id: Uuid) -> Result<Arc<Vec<ObjectDef>>, sqlx::Error> {
+        let generation = {
+            let inner = self.lock();
+            if let (true, Some(schema)) = (self.is_live(), inner.schemas.get(&organization_id)) {
+                return Ok(schema.clone());
+            }
+            inner.generation
+        };
+        let schema = Arc::new(db::schema::load(pool, organization_id, None).await?);
+        let mut inner = self.lock();
+        if self.is_live() && inner.generation == generation {
+            inner.schemas.insert(organization_id, schema.clone());
+        }
+        Ok(schema)
+    }
+
+    /// The active token with this id, from the cache or the database. Unknown ids are not
+    /// cached, so random tokens cannot fill memory.
+    pub async fn token(&self, pool: &PgPool, token_id: Uuid) -> Result<Option<StoredToken>, sqlx::Error> {
+        let generation = {
+            let inner = self.lock();
+            if let (true, Some(token)) = (self.is_live(), inner.tokens.get(&token_id)) {
+                return Ok(Some(token.clone()));
+            }
+            inner.generation
+        };
+        let token = db::tokens::find_active(pool, token_id).await?;
+        if let Some(found) = &token {
+            let mut inner = self.lock();
+            if self.is_live() && inner.generation == generation {
+                if inner.tokens.len() >= MAX_TOKENS {
+                    inner.tokens.clear();
+                }
+                inner.tokens.insert(token_id, found.clone());
+            }
+        }
+        Ok(token)
+    }
+
+    /// Forgets an organization's schema (after a change made by this or another process).
+    pub fn forget_organization(&self, organization_id: Uuid) {
+        let mut inner = self.lock();
+        inner.generation += 1;
+        inner.schemas.remove(&organization_id);
+    }
+
+    /// Forgets a token (revoked or deleted).
+    pub fn forget_token(&self, token_id: Uuid) {
+        let mut inner = self.lock();
+        inner.generation += 1;
+        inner.tokens.remove(&token_id);
+    }
+
+    /// Forgets everything, e.g. when notifications may have been missed.
+    pub fn clear(&self) {
+        let mut inner = self.lock();
+        inner.generation += 1;
+        inner.schemas.clear();
+        inner.tokens.clear();
+    }
+
+    fn is_live(&self) -> bool {
+        self.live.load(Ordering::Acquire)
+    }
+
+    fn set_live(&self, live: bool) {
+        self.clear();
+        self.live.store(live, Ordering::Release);
+    }
+}

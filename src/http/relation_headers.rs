@@ -1,0 +1,106 @@
+//! The headers that shape a relation change: `If-Match`, `Idempotency-Key`, `Prefer`.
+
+use axum::http::{HeaderMap, header};
+
+use crate::domain::problem::Problem;
+
+/// Longest accepted Idempotency-Key.
+pub const MAX_IDEMPOTENCY_KEY: usize = 255;
+
+/// Parsed request conditions.
+#[derive(Debug, Default)]
+pub struct RelationHeaders {
+    if_match: Option<Vec<String>>,
+    idempotency_key: Option<String>,
+    minimal: bool,
+}
+
+impl RelationHeaders {
+    /// Parses the headers; a malformed Idempotency-Key is a problem pointing at the header.
+    pub fn parse(headers: &HeaderMap) -> Result<RelationHeaders, Vec<Problem>> {
+        let mut problems = Vec::new();
+        let idempotency_key = match headers.get("idempotency-key").map(|v| v.to_str()) {
+            None => None,
+            Some(Ok(key)) if (1..=MAX_IDEMPOTENCY_KEY).contains(&key.len()) => Some(key.to_owned()),
+            Some(_) => {
+                let message = format!("Idempotency-Key must be 1 to {MAX_IDEMPOTENCY_KEY} visible ASCII characters");
+                problems.push(Problem::new("Idempotency-Key", "invalid_header", message));
+                None
+            }
+        };
+        let if_match = headers.get(header::IF_MATCH).map(|v| {
+            v.to_str().unwrap_or_default().split(',').map(|t| t.trim().to_owned()).filter(|t| !t.is_empty()).collect()
+        });
+        let minimal = headers
+            .get_all("prefer")
+            .iter()
+            .filter_map(|v| v.to_str().ok())
+            .flat_map(|v| v.split(','))
+            .any(|p| p.trim().eq_ignore_ascii_case("return=minimal"));
+        if problems.is_empty() { Ok(RelationHeaders { if_match, idempotency_key, minimal }) } else { Err(problems) }
+    }
+
+    /// Whether an `If-Match` condition was sent.
+    pub fn has_precondition(&self) -> bool {
+        self.if_match.is_some()
+    }
+
+    /// Whether `If-Match` accepts this version: `*`, or its strong ETag `"<version>"`.
+    /// Weak tags never match (RFC 9110 uses the strong comparison for If-Match).
+    pub fn matches(&self, version: i64) -> bool {
+        let current = format!("\"{version}\"");
+        self.if_match.as_ref().is_none_or(|tags| tags.iter().any(|t| t == "*" || *t == current))
+    }
+
+    /// The Idempotency-Key, if sent.
+    pub fn idempotency_key(&self) -> Option<&str> {
+        self.idempotency_key.as_deref()
+    }
+
+    /// Whether `Prefer: return=minimal` was sent.
+    pub fn minimal(&self) -> bool {
+        self.minimal
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use axum::http::HeaderValue;
+
+    use super::*;
+
+    fn headers(pairs: &[(&'static str, &str)]) -> HeaderMap {
+        let mut map = HeaderMap::new();
+        for (name, value) in pairs {
+            map.append(*name, HeaderValue::from_str(value).unwrap());
+        }
+        map
+    }
+
+    #[test]
+    fn if_match_uses_strong_comparison() {
+        let h = RelationHeaders::parse(&headers(&[("if-match", "\"3\", \"4\"")])).unwrap();
+        assert!(h.matches(3) && h.matches(4) && !h.matches(5));
+        let weak = RelationHeaders::parse(&headers(&[("if-match", "W/\"3\"")])).unwrap();
+        assert!(!weak.matches(3));
+        let any = RelationHeaders::parse(&headers(&[("if-match", "*")])).unwrap();
+        assert!(any.matches(99));
+        assert!(RelationHeaders::parse(&HeaderMap::new()).unwrap().matches(1));
+    }
+
+    #[test]
+    fn prefer_minimal_is_found_among_preferences() {
+        let h = RelationHeaders::parse(&headers(&[("prefer", "respond-async, return=minimal")])).unwrap();
+        assert!(h.minimal());
+        assert!(!RelationHeaders::parse(&headers(&[("prefer", "return=representation")])).unwrap().minimal());
+    }
+
+    #[test]
+    fn idempotency_keys_are_bounded() {
+        let ok = RelationHeaders::parse(&headers(&[("idempotency-key", "sync-42")])).unwrap();
+        assert_eq!(ok.idempotency_key(), Some("sync-42"));
+        let long = "k".repeat(256);
+        let problems = RelationHeaders::parse(&headers(&[("idempotency-key", &long)])).unwrap_err();
+        assert_eq!(problems[0].pointer, "Idempotency-Key");
+    }
+}
