@@ -77,7 +77,9 @@ create table crm_records (
     constraint crm_records_pkey primary key (organization_id, record_id),
     constraint crm_records_object_fkey foreign key (organization_id, object_id)
         references crm_objects on delete cascade
-);
+) with (fillfactor = 85);
+-- fillfactor: every link change bumps the version; free space on the page keeps that a HOT
+-- update, which rewrites no index entry (the GIN index on values included).
 
 -- Listing newest first, one object at a time.
 create index crm_records_listing_idx on crm_records (organization_id, object_id, created_at desc, record_id desc);
@@ -110,16 +112,21 @@ create table crm_record_links (
     target_single boolean not null,
     -- "in the order they were linked"
     link_seq bigint generated always as identity,
-    constraint crm_record_links_pkey primary key (organization_id, source_id, relation_id, target_id),
+    -- INCLUDE link_seq: a record's links (and their order) come from index-only scans.
+    constraint crm_record_links_pkey primary key (organization_id, source_id, relation_id, target_id)
+        include (link_seq),
     constraint crm_record_links_source_fkey foreign key (organization_id, source_id)
         references crm_records on delete cascade,
     constraint crm_record_links_target_fkey foreign key (organization_id, target_id)
-        references crm_records on delete cascade,
-    constraint crm_record_links_relation_fkey foreign key (organization_id, relation_id)
-        references crm_attributes on delete cascade
+        references crm_records on delete cascade
+    -- No foreign key to the relation's attribute: every insert would lock that one attribute
+    -- row (FOR KEY SHARE), and concurrent writers would queue on it as a MultiXact. The
+    -- cascade is a trigger instead (crm_attributes_delete_links); the server only writes
+    -- links of attributes it has just read.
 );
 -- Reading a record's links from the inverse side, and the FK cascade from targets.
-create index crm_record_links_target_idx on crm_record_links (organization_id, target_id, relation_id, source_id);
+create index crm_record_links_target_idx on crm_record_links (organization_id, target_id, relation_id, source_id)
+    include (link_seq);
 -- many_to_one and one_to_one: a source has at most one target in the relation.
 create unique index crm_record_links_source_single_idx
     on crm_record_links (organization_id, source_id, relation_id) where source_single;
@@ -134,15 +141,25 @@ create table crm_record_members (
     attribute_id uuid not null,
     member_id uuid not null,
     link_seq bigint generated always as identity,
-    constraint crm_record_members_pkey primary key (organization_id, record_id, attribute_id, member_id),
+    constraint crm_record_members_pkey primary key (organization_id, record_id, attribute_id, member_id)
+        include (link_seq),
     constraint crm_record_members_record_fkey foreign key (organization_id, record_id)
         references crm_records on delete cascade,
-    constraint crm_record_members_attribute_fkey foreign key (organization_id, attribute_id)
-        references crm_attributes on delete cascade,
     constraint crm_record_members_member_fkey foreign key (organization_id, member_id)
         references members on delete cascade
 );
 create index crm_record_members_member_idx on crm_record_members (organization_id, member_id);
+
+-- Deleting an attribute deletes its links (what a cascading foreign key would do).
+create function crm_attributes_delete_links() returns trigger language plpgsql as $$
+begin
+    delete from crm_record_links where organization_id = old.organization_id and relation_id = old.attribute_id;
+    delete from crm_record_members where organization_id = old.organization_id and attribute_id = old.attribute_id;
+    return null;
+end;
+$$;
+create trigger crm_attributes_delete_links after delete on crm_attributes
+    for each row execute function crm_attributes_delete_links();
 
 -- The standard objects every organization has: people and companies, with their attributes.
 create function crm_seed_standard_objects(org uuid) returns void language plpgsql as $$

@@ -39,7 +39,8 @@ pub enum LinkError {
     Database(#[from] sqlx::Error),
 }
 
-fn classify(err: sqlx::Error) -> LinkError {
+/// Maps the constraint violations of link writes to their meaning.
+pub fn classify(err: sqlx::Error) -> LinkError {
     use super::violates;
     if violates(&err, "crm_record_links_source_single_idx") || violates(&err, "crm_record_links_target_single_idx") {
         LinkError::Cardinality
@@ -105,24 +106,6 @@ async fn run(
     query.fetch_all(conn).await.map_err(classify)
 }
 
-/// Removes `remove`, then adds `add` (sorted, conflicts skipped). Returns what changed, each
-/// list in request order.
-pub async fn apply(
-    conn: &mut PgConnection,
-    organization_id: Uuid,
-    record_id: Uuid,
-    attr: &AttributeDef,
-    add: &[Uuid],
-    remove: &[Uuid],
-) -> Result<LinkDiff, LinkError> {
-    let [delete_listed, _, insert] = statements(attr);
-    let key = (organization_id, record_id);
-    let removed =
-        if remove.is_empty() { Vec::new() } else { run(conn, delete_listed, key, attr, remove, false).await? };
-    let added = if add.is_empty() { Vec::new() } else { run(conn, insert, key, attr, add, true).await? };
-    Ok(LinkDiff { added: in_request_order(add, &added), removed: in_request_order(remove, &removed) })
-}
-
 /// Makes the links of `attr` exactly `ids`: removes the others, adds the missing ones, leaves the rest.
 pub async fn replace(
     conn: &mut PgConnection,
@@ -139,7 +122,8 @@ pub async fn replace(
     Ok(LinkDiff { added: in_request_order(ids, &added), removed })
 }
 
-fn in_request_order(requested: &[Uuid], done: &[Uuid]) -> Vec<Uuid> {
+/// `done`, ordered as in `requested`.
+pub fn in_request_order(requested: &[Uuid], done: &[Uuid]) -> Vec<Uuid> {
     if done.len() <= 1 {
         return done.to_vec();
     }

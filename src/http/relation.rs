@@ -126,7 +126,6 @@ pub async fn update_relation(
             false => return Err(ApiError::NotFound(format!("No record {record_id} in '{slug}'."))),
         },
     };
-    let matches = |version: i64| conditions.matches(version);
     let fingerprint = change.fingerprint(&format!("{slug}/{record_id}"));
     let request = RelationRequest {
         organization_id: org,
@@ -134,7 +133,7 @@ pub async fn update_relation(
         record_id,
         attribute,
         change: &change,
-        precondition: conditions.has_precondition().then_some(&matches as &(dyn Fn(i64) -> bool + Sync)),
+        accepted_versions: conditions.accepted_versions(),
         idempotency: conditions.idempotency_key().map(|key| (key, fingerprint)),
         with_record: !conditions.minimal(),
     };

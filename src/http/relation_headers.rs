@@ -40,16 +40,19 @@ impl RelationHeaders {
         if problems.is_empty() { Ok(RelationHeaders { if_match, idempotency_key, minimal }) } else { Err(problems) }
     }
 
-    /// Whether an `If-Match` condition was sent.
-    pub fn has_precondition(&self) -> bool {
-        self.if_match.is_some()
+    /// The record versions `If-Match` accepts: `None` without a condition (or with `*`, which
+    /// any existing record satisfies). Weak and unknown tags accept nothing.
+    pub fn accepted_versions(&self) -> Option<Vec<i64>> {
+        let tags = self.if_match.as_ref()?;
+        if tags.iter().any(|t| t == "*") {
+            return None;
+        }
+        Some(tags.iter().filter_map(|t| t.strip_prefix('"')?.strip_suffix('"')?.parse().ok()).collect())
     }
 
-    /// Whether `If-Match` accepts this version: `*`, or its strong ETag `"<version>"`.
-    /// Weak tags never match (RFC 9110 uses the strong comparison for If-Match).
+    /// Whether `If-Match` accepts this version (RFC 9110's strong comparison: weak tags never match).
     pub fn matches(&self, version: i64) -> bool {
-        let current = format!("\"{version}\"");
-        self.if_match.as_ref().is_none_or(|tags| tags.iter().any(|t| t == "*" || *t == current))
+        self.accepted_versions().is_none_or(|accepted| accepted.contains(&version))
     }
 
     /// The Idempotency-Key, if sent.

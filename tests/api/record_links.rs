@@ -136,3 +136,32 @@ async fn standard_people_company_relation_works_like_any_other() {
     let bad = app.post("/v2/crm/people", &org.token, json!({"email": "not-an-email"})).await;
     assert_eq!(bad.pointers(), vec!["/email"]);
 }
+
+#[tokio::test]
+async fn deleting_an_attribute_deletes_its_links() {
+    let app = spawn_app().await;
+    let org = app.org("acme").await;
+    app.shop(&org).await;
+    let lena = app.member(org.id, "lena@acme.example").await;
+    let product = app.record(&org, "products", json!({})).await;
+    app.record(&org, "orders", json!({"products": [product]})).await;
+    app.record(&org, "deals", json!({"owners": [lena]})).await;
+    let count = |table: &'static str| {
+        let pool = app.pool.clone();
+        async move {
+            let sql = match table {
+                "links" => "select count(*) from crm_record_links",
+                _ => "select count(*) from crm_record_members",
+            };
+            sqlx::query_scalar::<_, i64>(sql).fetch_one(&pool).await.unwrap()
+        }
+    };
+    assert_eq!((count("links").await, count("members").await), (1, 1));
+    sqlx::query(
+        "delete from crm_attributes where key in ('products', 'owners') and relation_side is distinct from 'target'",
+    )
+    .execute(&app.pool)
+    .await
+    .unwrap();
+    assert_eq!((count("links").await, count("members").await), (0, 0));
+}
