@@ -4,6 +4,8 @@
 pub const MAX_PAGE_SIZE: u32 = 100;
 /// Page size when the client names none.
 pub const DEFAULT_PAGE_SIZE: u32 = 20;
+/// Largest page number accepted (a signed 32-bit integer, as the OpenAPI document says).
+pub const MAX_PAGE: u32 = i32::MAX as u32;
 
 /// A validated page request.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -30,7 +32,7 @@ impl PageRequest {
     ) -> Result<PageRequest, Vec<PageParamError>> {
         let mut errors = Vec::new();
         let size = parse_bounded(size_param, size, DEFAULT_PAGE_SIZE, 1, MAX_PAGE_SIZE, &mut errors);
-        let page = parse_bounded("page", page, 1, 1, u32::MAX / MAX_PAGE_SIZE, &mut errors);
+        let page = parse_bounded("page", page, 1, 1, MAX_PAGE, &mut errors);
         if errors.is_empty() { Ok(PageRequest { size, page }) } else { Err(errors) }
     }
 

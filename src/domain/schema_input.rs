@@ -102,20 +102,29 @@ pub fn new_attribute(spec: &AttributeSpec) -> Result<NewAttribute, Vec<Problem>>
         }
         None => required(&mut problems, "/type", None),
     };
-    let Some(kind) = kind else {
-        return Err(problems);
-    };
+    // Fields that do not apply to the type are ignored (Zeeg's examples send them all), but
+    // whatever is sent must still be well-formed.
+    let validation = validation(spec.validation.as_deref(), &mut problems);
+    let options = spec.options.as_deref().map(|o| new_options(o, &mut problems));
+    let relation = relation(spec, kind == Some(AttributeType::Relation), &mut problems);
+    let currency = currency(spec, kind == Some(AttributeType::Currency), &mut problems);
+    let Some(kind) = kind else { return Err(problems) };
     let is_unique = unique_flag(kind, spec.is_unique, &mut problems);
+    let options = match (kind.has_options(), options) {
+        (true, Some(options)) if !options.is_empty() => options,
+        (true, _) => required(&mut problems, "/options", Vec::new()),
+        (false, _) => Vec::new(),
+    };
     let attribute = NewAttribute {
         label,
         kind,
         is_required: spec.is_required.unwrap_or(false),
         is_archived: spec.is_archived.unwrap_or(false),
         is_unique,
-        validation: validation(kind, spec.validation.as_deref(), &mut problems),
-        options: if kind.has_options() { new_options(spec.options.as_deref(), &mut problems) } else { Vec::new() },
-        relation: (kind == AttributeType::Relation).then(|| relation(spec, &mut problems)).flatten(),
-        currency: (kind == AttributeType::Currency).then(|| currency(spec, &mut problems)).flatten(),
+        validation: if kind == AttributeType::Text { validation } else { Vec::new() },
+        options,
+        relation: relation.filter(|_| kind == AttributeType::Relation),
+        currency: currency.filter(|_| kind == AttributeType::Currency),
     };
     if problems.is_empty() { Ok(attribute) } else { Err(problems) }
 }
@@ -126,26 +135,17 @@ fn required<T>(problems: &mut Vec<Problem>, pointer: &str, fallback: T) -> T {
     fallback
 }
 
+/// `isUnique` is required where it applies and ignored where it does not.
 fn unique_flag(kind: AttributeType, sent: Option<bool>, problems: &mut Vec<Problem>) -> bool {
     match (kind.can_be_unique(), sent) {
         (true, Some(flag)) => flag,
         (true, None) => required(problems, "/isUnique", false),
-        (false, Some(true)) => {
-            problems.push(Problem::new(
-                "/isUnique",
-                "not_applicable",
-                "only text, number and phone_number can be unique",
-            ));
-            false
-        }
         (false, _) => false,
     }
 }
 
-fn validation(kind: AttributeType, sent: Option<&[String]>, problems: &mut Vec<Problem>) -> Vec<TextValidation> {
-    let Some(sent) = sent.filter(|_| kind == AttributeType::Text) else {
-        return Vec::new();
-    };
+fn validation(sent: Option<&[String]>, problems: &mut Vec<Problem>) -> Vec<TextValidation> {
+    let Some(sent) = sent else { return Vec::new() };
     let mut rules = Vec::new();
     for (i, rule) in sent.iter().enumerate() {
         match rule.as_str() {
@@ -158,17 +158,17 @@ fn validation(kind: AttributeType, sent: Option<&[String]>, problems: &mut Vec<P
     rules
 }
 
-fn new_options(sent: Option<&[OptionSpec]>, problems: &mut Vec<Problem>) -> Vec<SelectOption> {
-    let Some(sent) = sent.filter(|o| !o.is_empty()) else {
-        return required(problems, "/options", Vec::new());
-    };
-    let merged = replace_options(&[], sent, 1, problems);
-    merged.0
+/// Options of a new attribute: ids are assigned here, so ids sent with them are ignored.
+fn new_options(sent: &[OptionSpec], problems: &mut Vec<Problem>) -> Vec<SelectOption> {
+    let fresh: Vec<OptionSpec> = sent.iter().map(|o| OptionSpec { id: None, ..o.clone() }).collect();
+    replace_options(&[], &fresh, 1, problems).0
 }
 
 /// Replaces an attribute's options with `sent`: an option keeps its id when the client sends
 /// that id, or when its value is unchanged; other options get fresh ids from `next_id`, which
-/// only grows so a removed option's id is never reused. Returns the options and the next id.
+/// only grows so a removed option's id is never reused. An id that names no existing option is
+/// ignored (the entry is a new option), and an entry repeating an earlier value or id is
+/// dropped. Returns the options and the next id.
 pub fn replace_options(
     existing: &[SelectOption],
     sent: &[OptionSpec],
@@ -183,43 +183,28 @@ pub fn replace_options(
     let mut options: Vec<SelectOption> = Vec::with_capacity(sent.len());
     for (i, option) in sent.iter().enumerate() {
         let value = name(&format!("/options/{i}/value"), &option.value, problems);
-        if options.iter().any(|o| o.value == value) {
-            problems.push(Problem::new(
-                format!("/options/{i}/value"),
-                "duplicate",
-                format!("'{value}' is listed twice"),
-            ));
-        }
         if option.color.as_ref().is_some_and(|c| c.chars().count() > 32) {
             problems.push(Problem::new(format!("/options/{i}/color"), "too_long", "at most 32 characters"));
         }
-        let id = match option.id {
-            Some(id) if existing.iter().any(|o| o.id == id) => id,
-            Some(id) => {
-                problems.push(Problem::new(format!("/options/{i}/id"), "unknown_option", format!("no option {id}")));
-                id
-            }
-            None => match existing.iter().find(|o| o.value == value) {
-                Some(kept) => kept.id,
-                None => {
-                    next += 1;
-                    next - 1
-                }
-            },
-        };
-        if options.iter().any(|o| o.id == id) {
-            problems.push(Problem::new(
-                format!("/options/{i}/id"),
-                "duplicate",
-                format!("option {id} is listed twice"),
-            ));
+        let kept = option
+            .id
+            .and_then(|id| existing.iter().find(|o| o.id == id))
+            .or_else(|| existing.iter().find(|o| o.value == value))
+            .map(|o| o.id);
+        if options.iter().any(|o| o.value == value || Some(o.id) == kept) {
+            continue;
         }
+        let id = kept.unwrap_or_else(|| {
+            next += 1;
+            next - 1
+        });
         options.push(SelectOption { id, value, color: option.color.clone() });
     }
     (options, next)
 }
 
-fn relation(spec: &AttributeSpec, problems: &mut Vec<Problem>) -> Option<NewRelation> {
+/// The relation fields: checked whenever sent, required when `needed`.
+fn relation(spec: &AttributeSpec, needed: bool, problems: &mut Vec<Problem>) -> Option<NewRelation> {
     let relation_type = match spec.relation_type.as_deref().map(str::parse::<RelationType>) {
         Some(Ok(t)) => Some(t),
         Some(Err(())) => {
@@ -227,31 +212,45 @@ fn relation(spec: &AttributeSpec, problems: &mut Vec<Problem>) -> Option<NewRela
             problems.push(Problem::new("/relationType", "invalid_value", message));
             None
         }
-        None => required(problems, "/relationType", None),
+        None if needed => required(problems, "/relationType", None),
+        None => None,
     };
-    let slug = spec.related_object_slug.clone().or_else(|| required(problems, "/relatedObjectSlug", None));
+    let slug = match &spec.related_object_slug {
+        Some(slug) => Some(slug.clone()),
+        None if needed => required(problems, "/relatedObjectSlug", None),
+        None => None,
+    };
     let label = match &spec.related_object_label {
         Some(label) => Some(name("/relatedObjectLabel", label, problems)),
-        None => required(problems, "/relatedObjectLabel", None),
+        None if needed => required(problems, "/relatedObjectLabel", None),
+        None => None,
     };
     Some(NewRelation { relation_type: relation_type?, related_object_slug: slug?, related_object_label: label? })
 }
 
-fn currency(spec: &AttributeSpec, problems: &mut Vec<Problem>) -> Option<CurrencyDef> {
+/// The currency fields: checked whenever sent, required when `needed`.
+fn currency(spec: &AttributeSpec, needed: bool, problems: &mut Vec<Problem>) -> Option<CurrencyDef> {
     let code = match spec.currency.as_deref() {
         Some(c) if c.len() == 3 && c.bytes().all(|b| b.is_ascii_uppercase()) => Some(c.to_owned()),
         Some(_) => {
             problems.push(Problem::new("/currency", "invalid_value", "expected an ISO 4217 code such as EUR"));
             None
         }
-        None => required(problems, "/currency", None),
+        None if needed => required(problems, "/currency", None),
+        None => None,
     };
     let display = match spec.currency_display.as_deref() {
         Some(d) => currency_display(d, problems),
-        None => required(problems, "/currencyDisplay", None),
+        None if needed => required(problems, "/currencyDisplay", None),
+        None => None,
     };
-    let decimal = spec.currency_decimal.or_else(|| required(problems, "/currencyDecimal", None));
-    let grouping = spec.currency_grouping.or_else(|| required(problems, "/currencyGrouping", None));
+    let mut flag = |sent: Option<bool>, pointer: &str| match sent {
+        Some(flag) => Some(flag),
+        None if needed => required(problems, pointer, None),
+        None => None,
+    };
+    let decimal = flag(spec.currency_decimal, "/currencyDecimal");
+    let grouping = flag(spec.currency_grouping, "/currencyGrouping");
     Some(CurrencyDef { currency: code?, display: display?, decimal: decimal?, grouping: grouping? })
 }
 

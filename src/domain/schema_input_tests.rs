@@ -33,10 +33,21 @@ fn label_and_type_are_checked() {
 }
 
 #[test]
-fn unique_is_only_for_text_number_phone() {
+fn unique_is_ignored_where_it_does_not_apply() {
     let mut date = spec("date");
     date.is_unique = Some(true);
-    assert_eq!(codes(&date), vec![("/isUnique".into(), "not_applicable")]);
+    assert!(!new_attribute(&date).unwrap().is_unique);
+}
+
+#[test]
+fn inapplicable_fields_are_ignored_but_checked() {
+    let mut date = spec("date");
+    date.options = Some(vec![OptionSpec { id: None, value: " ".into(), color: None }]);
+    date.relation_type = Some("many".into());
+    assert_eq!(codes(&date), vec![("/options/0/value".into(), "required"), ("/relationType".into(), "invalid_value")]);
+    let mut fine = spec("date");
+    fine.options = Some(vec![OptionSpec { id: None, value: "A".into(), color: None }]);
+    assert!(new_attribute(&fine).unwrap().options.is_empty());
 }
 
 #[test]
@@ -70,16 +81,27 @@ fn replacing_options_keeps_ids_of_kept_values_and_never_reuses_ids() {
 }
 
 #[test]
-fn replacing_options_refuses_unknown_ids_and_duplicates() {
+fn replacing_options_treats_unknown_ids_as_new_and_drops_repeats() {
+    let existing = vec![SelectOption { id: 1, value: "A".into(), color: None }];
     let sent = vec![
-        OptionSpec { id: Some(9), value: "A".into(), color: None },
-        OptionSpec { id: None, value: "B".into(), color: None },
-        OptionSpec { id: None, value: "B".into(), color: None },
+        OptionSpec { id: Some(9), value: "B".into(), color: None },
+        OptionSpec { id: None, value: "B".into(), color: Some("red".into()) },
+        OptionSpec { id: Some(1), value: "A2".into(), color: None },
+        OptionSpec { id: Some(1), value: "A3".into(), color: None },
     ];
     let mut problems = Vec::new();
-    replace_options(&[], &sent, 1, &mut problems);
-    let found: Vec<_> = problems.iter().map(|p| (p.pointer.as_str(), p.code)).collect();
-    assert_eq!(found, vec![("/options/0/id", "unknown_option"), ("/options/2/value", "duplicate")]);
+    let (options, next) = replace_options(&existing, &sent, 2, &mut problems);
+    assert!(problems.is_empty(), "{problems:?}");
+    let pairs: Vec<(i64, &str)> = options.iter().map(|o| (o.id, o.value.as_str())).collect();
+    assert_eq!(pairs, vec![(2, "B"), (1, "A2")]);
+    assert_eq!(next, 3);
+}
+
+#[test]
+fn option_values_must_not_be_blank() {
+    let mut problems = Vec::new();
+    replace_options(&[], &[OptionSpec { id: None, value: " ".into(), color: None }], 1, &mut problems);
+    assert_eq!(problems[0].pointer, "/options/0/value");
 }
 
 #[test]

@@ -28,15 +28,77 @@ pub struct AttributeEnvelope {
     pub attribute: AttributeDto,
 }
 
-/// One option as sent; include `id` to keep an existing option when replacing the list.
+/// One option as sent; on update, include `id` to keep an existing option.
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct OptionInput {
+    /// Ignored when creating an attribute (ids are assigned); on update, an existing option's id.
+    #[serde(default, deserialize_with = "integral")]
+    #[schema(value_type = Option<i64>)]
     pub id: Option<i64>,
-    #[schema(example = "Lead", max_length = 255)]
+    #[schema(example = "Lead", min_length = 1, max_length = 255, pattern = "\\S")]
     pub value: String,
     #[schema(example = "warning", max_length = 32)]
     pub color: Option<String>,
+}
+
+/// The 13 attribute types (documentation of the `type` field).
+#[derive(ToSchema)]
+#[schema(rename_all = "snake_case")]
+#[allow(dead_code)]
+pub enum AttributeTypeName {
+    Text,
+    Number,
+    PhoneNumber,
+    Date,
+    Datetime,
+    Checkbox,
+    Select,
+    Multiselect,
+    Rating,
+    Relation,
+    Status,
+    User,
+    Currency,
+}
+
+/// Relation cardinality seen from the attribute (documentation of `relationType`).
+#[derive(ToSchema)]
+#[schema(rename_all = "snake_case")]
+#[allow(dead_code)]
+pub enum RelationTypeName {
+    OneToOne,
+    OneToMany,
+    ManyToOne,
+    ManyToMany,
+}
+
+/// How a currency is labelled (documentation of `currencyDisplay`).
+#[derive(ToSchema)]
+#[schema(rename_all = "snake_case")]
+#[allow(dead_code)]
+pub enum CurrencyDisplayName {
+    Code,
+    Name,
+    Symbol,
+}
+
+/// A text validation rule (documentation of `validation`).
+#[derive(ToSchema)]
+#[schema(rename_all = "snake_case")]
+#[allow(dead_code)]
+pub enum ValidationName {
+    Email,
+    Url,
+}
+
+/// An integer id that may arrive as `7` or `7.0` (both are JSON Schema integers); other
+/// numbers cannot name an option and read as "no id".
+fn integral<'de, D: serde::Deserializer<'de>>(deserializer: D) -> Result<Option<i64>, D::Error> {
+    let number: Option<serde_json::Number> = Option::deserialize(deserializer)?;
+    Ok(number.and_then(|n| {
+        n.as_i64().or_else(|| n.as_f64().filter(|f| f.fract() == 0.0 && f.abs() < 9e15).map(|f| f as i64))
+    }))
 }
 
 impl From<OptionInput> for OptionSpec {
@@ -50,32 +112,35 @@ impl From<OptionInput> for OptionSpec {
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct CreateAttribute {
     /// The key is derived from it in snake_case (`_2`, `_3`… on collision).
-    #[schema(example = "Products", max_length = 255)]
+    #[schema(value_type = String, required = true, example = "Products", min_length = 1, max_length = 255, pattern = "\\S")]
     pub label: Option<String>,
     #[serde(rename = "type")]
-    #[schema(example = "relation")]
+    #[schema(value_type = AttributeTypeName, required = true, example = "relation")]
     pub kind: Option<String>,
     pub is_required: Option<bool>,
     pub is_archived: Option<bool>,
     /// Required for text, number and phone_number.
     pub is_unique: Option<bool>,
     /// text: `email` and/or `url`.
+    #[schema(value_type = Option<Vec<ValidationName>>)]
     pub validation: Option<Vec<String>>,
     /// Required for select, multiselect and status.
+    #[schema(max_items = 500)]
     pub options: Option<Vec<OptionInput>>,
-    /// Required for relation: one_to_one, one_to_many, many_to_one, many_to_many.
-    #[schema(example = "many_to_many")]
+    /// Required for relation.
+    #[schema(value_type = Option<RelationTypeName>, example = "many_to_many")]
     pub relation_type: Option<String>,
     /// Required for relation.
     #[schema(example = "products")]
     pub related_object_slug: Option<String>,
     /// Required for relation: label (and key source) of the inverse attribute on the related object.
-    #[schema(example = "Orders")]
+    #[schema(example = "Orders", min_length = 1, max_length = 255, pattern = "\\S")]
     pub related_object_label: Option<String>,
     /// Required for currency (ISO 4217).
-    #[schema(example = "EUR")]
+    #[schema(example = "EUR", pattern = "^[A-Z]{3}$")]
     pub currency: Option<String>,
-    /// Required for currency: code, name or symbol.
+    /// Required for currency.
+    #[schema(value_type = Option<CurrencyDisplayName>)]
     pub currency_display: Option<String>,
     /// Required for currency.
     pub currency_decimal: Option<bool>,
@@ -158,40 +223,43 @@ async fn attribute_response(
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct UpdateAttribute {
-    #[schema(max_length = 255)]
+    #[schema(min_length = 1, max_length = 255, pattern = "\\S")]
     pub label: Option<String>,
     pub is_required: Option<bool>,
     /// Archived attributes disappear from records and refuse writes; their data is kept.
     pub is_archived: Option<bool>,
     /// select, multiselect, status: the complete new list. Options keep their id when sent with
     /// it or with an unchanged value; record values of removed options read as null.
+    #[schema(min_items = 1, max_items = 500)]
     pub options: Option<Vec<OptionInput>>,
     /// relation: also becomes the label of the inverse attribute.
+    #[schema(min_length = 1, max_length = 255, pattern = "\\S")]
     pub related_object_label: Option<String>,
+    #[schema(value_type = Option<CurrencyDisplayName>)]
     pub currency_display: Option<String>,
     pub currency_decimal: Option<bool>,
     pub currency_grouping: Option<bool>,
-    /// Immutable: sending it is a 400.
+    /// Immutable: sending it is a 400 (so it is not part of the documented body).
     #[serde(rename = "type")]
-    #[schema(value_type = Option<String>)]
+    #[schema(ignore)]
     pub kind: Option<Value>,
-    /// Immutable: sending it is a 400.
-    #[schema(value_type = Option<String>)]
+    /// Immutable: sending it is a 400 (so it is not part of the documented body).
+    #[schema(ignore)]
     pub key: Option<Value>,
-    /// Immutable: sending it is a 400.
-    #[schema(value_type = Option<bool>)]
+    /// Immutable: sending it is a 400 (so it is not part of the documented body).
+    #[schema(ignore)]
     pub is_unique: Option<Value>,
-    /// Immutable: sending it is a 400.
-    #[schema(value_type = Option<Vec<String>>)]
+    /// Immutable: sending it is a 400 (so it is not part of the documented body).
+    #[schema(ignore)]
     pub validation: Option<Value>,
-    /// Immutable: sending it is a 400.
-    #[schema(value_type = Option<String>)]
+    /// Immutable: sending it is a 400 (so it is not part of the documented body).
+    #[schema(ignore)]
     pub relation_type: Option<Value>,
-    /// Immutable: sending it is a 400.
-    #[schema(value_type = Option<String>)]
+    /// Immutable: sending it is a 400 (so it is not part of the documented body).
+    #[schema(ignore)]
     pub related_object_slug: Option<Value>,
-    /// Immutable: sending it is a 400.
-    #[schema(value_type = Option<String>)]
+    /// Immutable: sending it is a 400 (so it is not part of the documented body).
+    #[schema(ignore)]
     pub currency: Option<Value>,
 }
 
@@ -253,39 +321,32 @@ fn attribute_changes(attr: &AttributeDef, body: UpdateAttribute) -> Result<Attri
     for (pointer, _) in immutable.iter().filter(|(_, sent)| *sent) {
         problems.push(Problem::new(*pointer, "immutable", format!("'{}' cannot be changed", &pointer[1..])));
     }
-    let mut applies = |pointer: &str, sent: bool, fits: bool| {
-        if sent && !fits {
-            let message = format!("'{}' does not apply to a {} attribute", &pointer[1..], attr.kind);
-            problems.push(Problem::new(pointer, "not_applicable", message));
-        }
-        sent && fits
-    };
+    // Like on create, fields that do not apply to the attribute's type are ignored, but must
+    // still be well-formed.
     let currency = attr.kind == AttributeType::Currency;
-    let options_ok = applies("/options", body.options.is_some(), attr.kind.has_options());
-    let label_ok = applies("/relatedObjectLabel", body.related_object_label.is_some(), attr.relation.is_some());
-    let display_ok = applies("/currencyDisplay", body.currency_display.is_some(), currency);
-    let decimal_ok = applies("/currencyDecimal", body.currency_decimal.is_some(), currency);
-    let grouping_ok = applies("/currencyGrouping", body.currency_grouping.is_some(), currency);
     let mut changes = AttributeChanges {
         label: body.label.as_deref().map(|l| schema_input::name("/label", l, &mut problems)),
         is_required: body.is_required,
         is_archived: body.is_archived,
-        currency_decimal: body.currency_decimal.filter(|_| decimal_ok),
-        currency_grouping: body.currency_grouping.filter(|_| grouping_ok),
+        currency_decimal: body.currency_decimal.filter(|_| currency),
+        currency_grouping: body.currency_grouping.filter(|_| currency),
         ..Default::default()
     };
-    if let (true, Some(options)) = (options_ok, body.options) {
+    if let Some(options) = body.options {
         let sent: Vec<OptionSpec> = options.into_iter().map(OptionSpec::from).collect();
         if sent.is_empty() {
             problems.push(Problem::new("/options", "required", "at least one option is required"));
         }
-        changes.options = Some(schema_input::replace_options(&attr.options, &sent, attr.next_option_id, &mut problems));
+        let replaced = schema_input::replace_options(&attr.options, &sent, attr.next_option_id, &mut problems);
+        changes.options = attr.kind.has_options().then_some(replaced);
     }
-    if let (true, Some(label)) = (label_ok, body.related_object_label) {
-        changes.related_object_label = Some(schema_input::name("/relatedObjectLabel", &label, &mut problems));
+    if let Some(label) = body.related_object_label {
+        let label = schema_input::name("/relatedObjectLabel", &label, &mut problems);
+        changes.related_object_label = attr.relation.is_some().then_some(label);
     }
-    if let (true, Some(display)) = (display_ok, body.currency_display) {
-        changes.currency_display = schema_input::currency_display(&display, &mut problems);
+    if let Some(display) = body.currency_display {
+        let display = schema_input::currency_display(&display, &mut problems);
+        changes.currency_display = display.filter(|_| currency);
     }
     if problems.is_empty() { Ok(changes) } else { Err(problems) }
 }

@@ -38,7 +38,18 @@ fn is_json(req: &Request) -> bool {
 }
 
 /// Deserializes `bytes`, reporting syntax errors with their position and type errors with a pointer.
+/// Every request body of this API is a JSON object; anything else (an array, which serde would
+/// happily read into a struct, or a scalar) is refused.
 pub fn parse<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
+    if has_nul_escape(bytes) {
+        let message = "strings must not contain the NUL character (\\u0000)";
+        return Err(ApiError::validation(vec![FieldError::new("", "invalid_character", message)]));
+    }
+    let first = bytes.iter().find(|b| !b.is_ascii_whitespace());
+    if first.is_some_and(|b| *b != b'{') {
+        let problem = FieldError::new("", "invalid_type", "the body must be a JSON object");
+        return Err(ApiError::validation(vec![problem]));
+    }
     let mut de = serde_json::Deserializer::from_slice(bytes);
     let value: T = serde_path_to_error::deserialize(&mut de).map_err(|err| {
         let pointer = to_pointer(err.path());
@@ -58,6 +69,15 @@ fn classify(err: serde_json::Error, pointer: String) -> ApiError {
     } else {
         ApiError::validation(vec![FieldError::new(pointer, "invalid_type", strip_position(&err.to_string()))])
     }
+}
+
+/// Whether a JSON text contains the escape `\u0000` (not an escaped backslash followed by
+/// `u0000`). PostgreSQL can store NUL in neither text nor jsonb, so no string may carry it.
+/// (A raw NUL byte cannot occur inside a valid JSON string at all.)
+fn has_nul_escape(bytes: &[u8]) -> bool {
+    bytes.windows(6).enumerate().any(|(i, w)| {
+        w.eq_ignore_ascii_case(b"\\u0000") && bytes[..i].iter().rev().take_while(|b| **b == b'\\').count() % 2 == 0
+    })
 }
 
 fn to_pointer(path: &serde_path_to_error::Path) -> String {
@@ -102,6 +122,12 @@ mod tests {
     fn syntax_errors_are_malformed_json() {
         assert_eq!(error_of("{\"add\": [").0, "malformed_json");
         assert_eq!(error_of(r#"{"add": []} trailing"#).0, "malformed_json");
+    }
+
+    #[test]
+    fn nul_characters_are_refused_but_escaped_backslashes_are_not() {
+        assert_eq!(error_of(r#"{"add": ["a\u0000b"]}"#).1[0].code, "invalid_character");
+        assert!(parse::<Body>(br#"{"add": ["a\\u0000b"]}"#).is_ok());
     }
 
     #[test]

@@ -10,6 +10,7 @@ pub mod members;
 pub mod middleware;
 pub mod objects;
 pub mod openapi;
+pub mod openapi_common;
 pub mod pagination;
 pub mod record_dto;
 pub mod records;
@@ -19,8 +20,6 @@ pub mod schema_dto;
 pub mod state;
 pub mod timestamp;
 
-use axum::Json;
-use axum::routing::get;
 use utoipa::OpenApi;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
@@ -45,13 +44,22 @@ pub fn api_router() -> OpenApiRouter<AppState> {
 
 /// The generated OpenAPI document.
 pub fn openapi_document() -> utoipa::openapi::OpenApi {
-    api_router().into_openapi()
+    split().1
 }
 
-/// The complete router over `state`: API routes plus `/openapi.json`, with the middleware stack.
+fn split() -> (axum::Router<AppState>, utoipa::openapi::OpenApi) {
+    let (routes, mut spec) = api_router().split_for_parts();
+    utoipa::Modify::modify(&openapi_common::CommonResponses, &mut spec);
+    utoipa::Modify::modify(&openapi_common::RelationsAndLinks, &mut spec);
+    (routes, spec)
+}
+
+/// The complete router over `state`: the API routes, `/openapi.json` and the Swagger UI at
+/// `/docs` (served from the binary), with the middleware stack.
 pub fn router(state: AppState, layers: &middleware::LayerConfig) -> Result<axum::Router, String> {
-    let (routes, spec) = api_router().split_for_parts();
-    // The spec itself is not an API operation, so it is the one route outside `routes!`.
-    let routes = routes.route("/openapi.json", get(move || async move { Json(spec) }));
-    middleware::apply(routes.with_state(state), layers)
+    let (routes, spec) = split();
+    // The document and its viewer are not API operations, so they are the only routes outside `routes!`.
+    let config = utoipa_swagger_ui::Config::new(["/openapi.json"]).persist_authorization(true);
+    let docs = utoipa_swagger_ui::SwaggerUi::new("/docs").url("/openapi.json", spec).config(config);
+    middleware::apply(routes.merge(docs).with_state(state), layers)
 }

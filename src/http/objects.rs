@@ -63,11 +63,11 @@ pub async fn list_objects(
 pub struct CreateObject {
     /// 3–60 characters of `a-z`, `0-9`, `_`, `-`, starting with a letter; unique; immutable.
     /// Reserved: people, companies, objects.
-    #[schema(example = "products", min_length = 3, max_length = 60, pattern = "^[a-z][a-z0-9_-]{2,59}$")]
+    #[schema(value_type = String, required = true, example = "products", min_length = 3, max_length = 60, pattern = "^(?!(people|companies|objects)$)[a-z][a-z0-9_-]{2,59}$")]
     pub slug: Option<String>,
-    #[schema(example = "Product", max_length = 255)]
+    #[schema(value_type = String, required = true, example = "Product", min_length = 1, max_length = 255, pattern = "\\S")]
     pub singular_name: Option<String>,
-    #[schema(example = "Products", max_length = 255)]
+    #[schema(value_type = String, required = true, example = "Products", min_length = 1, max_length = 255, pattern = "\\S")]
     pub plural_name: Option<String>,
     /// Defaults to true.
     pub is_active: Option<bool>,
@@ -163,9 +163,9 @@ pub async fn get_object(
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct UpdateObject {
-    #[schema(example = "Item", max_length = 255)]
+    #[schema(example = "Item", min_length = 1, max_length = 255, pattern = "\\S")]
     pub singular_name: Option<String>,
-    #[schema(example = "Items", max_length = 255)]
+    #[schema(example = "Items", min_length = 1, max_length = 255, pattern = "\\S")]
     pub plural_name: Option<String>,
 }
 

@@ -46,10 +46,10 @@ impl Pagination {
 #[into_params(parameter_in = Query)]
 pub struct PerPageQuery {
     /// Items per page, 1–100 (default 20).
-    #[param(value_type = Option<u32>, minimum = 1, maximum = 100)]
+    #[param(value_type = Option<i32>, minimum = 1, maximum = 100)]
     pub per_page: Option<String>,
     /// Page number, from 1 (default 1).
-    #[param(value_type = Option<u32>, minimum = 1)]
+    #[param(value_type = Option<i32>, minimum = 1, maximum = 2147483647)]
     pub page: Option<String>,
 }
 
@@ -58,10 +58,10 @@ pub struct PerPageQuery {
 #[into_params(parameter_in = Query)]
 pub struct CountQuery {
     /// Items per page, 1–100 (default 20).
-    #[param(value_type = Option<u32>, minimum = 1, maximum = 100)]
+    #[param(value_type = Option<i32>, minimum = 1, maximum = 100)]
     pub count: Option<String>,
     /// Page number, from 1 (default 1).
-    #[param(value_type = Option<u32>, minimum = 1)]
+    #[param(value_type = Option<i32>, minimum = 1, maximum = 2147483647)]
     pub page: Option<String>,
 }
 

@@ -14,7 +14,7 @@ use super::error::{ApiError, ErrorBody};
 use super::extract::Json;
 use super::lookup;
 use super::record_dto::{self, RecordDto};
-use super::relation_headers::RelationHeaders;
+use super::relation_headers::{RelationHeaderParams, RelationHeaders};
 use super::state::AppState;
 use crate::db;
 use crate::db::idempotency::StoredResponse;
@@ -77,9 +77,7 @@ pub struct RelationResponse {
     params(
         ("objectSlug" = String, Path, description = "Object slug, e.g. `orders` (standard objects work too)."),
         ("recordId" = Uuid, Path, description = "The record whose attribute changes."),
-        ("Idempotency-Key" = Option<String>, Header, description = "Up to 255 characters. The same key with the same body replays the first response for 24 hours (header `Idempotency-Replayed: true`); with another body it is a 422; while the first is in flight, a 409."),
-        ("If-Match" = Option<String>, Header, description = "An ETag from a previous response; the change applies only if the record is still at that version (412 otherwise)."),
-        ("Prefer" = Option<String>, Header, description = "`return=minimal` leaves `record` out of the response (cheaper for large relations)."),
+        RelationHeaderParams,
     ),
     request_body(content = RelationRequestBody, examples(
         ("link two products" = (summary = "Link two products to an order", value = json!({"attributeSlug": "products", "add": ["c1d2e3f4-a5b6-7890-cdef-123456789012", "a2b3c4d5-e6f7-8901-bcde-f12345678901"]}))),

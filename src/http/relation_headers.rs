@@ -1,11 +1,32 @@
 //! The headers that shape a relation change: `If-Match`, `Idempotency-Key`, `Prefer`.
 
 use axum::http::{HeaderMap, header};
+use serde::Deserialize;
+use utoipa::IntoParams;
 
 use crate::domain::problem::Problem;
 
 /// Longest accepted Idempotency-Key.
 pub const MAX_IDEMPOTENCY_KEY: usize = 255;
+
+/// The headers as the OpenAPI document describes them (parsing is done by [`RelationHeaders`]).
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Header)]
+#[allow(dead_code)]
+pub struct RelationHeaderParams {
+    /// The same key with the same request replays the first response for 24 hours (header
+    /// `Idempotency-Replayed: true`); with another request it is a 422; while the first is in
+    /// flight, a 409. Visible ASCII.
+    #[param(rename = "Idempotency-Key", min_length = 1, max_length = 255, pattern = "^[!-~]+$")]
+    idempotency_key: Option<String>,
+    /// An ETag from a previous response (or `*`); the change applies only if the record is still
+    /// at that version (412 otherwise).
+    #[param(rename = "If-Match")]
+    if_match: Option<String>,
+    /// `return=minimal` leaves `record` out of the response (cheaper for large relations).
+    #[param(rename = "Prefer")]
+    prefer: Option<String>,
+}
 
 /// Parsed request conditions.
 #[derive(Debug, Default)]
@@ -21,7 +42,11 @@ impl RelationHeaders {
         let mut problems = Vec::new();
         let idempotency_key = match headers.get("idempotency-key").map(|v| v.to_str()) {
             None => None,
-            Some(Ok(key)) if (1..=MAX_IDEMPOTENCY_KEY).contains(&key.len()) => Some(key.to_owned()),
+            Some(Ok(key))
+                if (1..=MAX_IDEMPOTENCY_KEY).contains(&key.len()) && key.bytes().all(|b| b.is_ascii_graphic()) =>
+            {
+                Some(key.to_owned())
+            }
             Some(_) => {
                 let message = format!("Idempotency-Key must be 1 to {MAX_IDEMPOTENCY_KEY} visible ASCII characters");
                 problems.push(Problem::new("Idempotency-Key", "invalid_header", message));

@@ -255,3 +255,19 @@ async fn concurrent_asserts_of_one_value_create_one_record() {
     }
     assert_eq!(app.get("/v2/crm/products", &org.token).await.body["pagination"]["total"], 1);
 }
+
+#[tokio::test]
+async fn nul_characters_are_a_400_not_a_server_error() {
+    let app = spawn_app().await;
+    let org = app.org("acme").await;
+    app.shop(&org).await;
+    let body = axum::body::Body::from(r#"{"name": "a\u0000b"}"#);
+    let request = axum::http::Request::post("/v2/crm/products")
+        .header("authorization", format!("Bearer {}", org.token))
+        .header("content-type", "application/json")
+        .body(body)
+        .unwrap();
+    let response = app.send(request).await;
+    assert_eq!(response.status, StatusCode::BAD_REQUEST);
+    assert_eq!(response.body["errors"][0]["code"], "invalid_character");
+}

@@ -1,0 +1,118 @@
+//! Responses and headers every operation shares, added to the document in one place so no
+//! operation can forget them: `x-request-id` on every response, 503 with `Retry-After` where the
+//! database is involved, 413/415 where a body is read, and the generic 500.
+
+use utoipa::Modify;
+use utoipa::openapi::path::Operation;
+use utoipa::openapi::schema::{ObjectBuilder, Type};
+use utoipa::openapi::{Content, Header, OpenApi, Ref, RefOr, Response};
+
+/// Adds the shared responses and headers to every operation.
+pub struct CommonResponses;
+
+impl Modify for CommonResponses {
+    fn modify(&self, openapi: &mut OpenApi) {
+        for (path, item) in openapi.paths.paths.iter_mut() {
+            let operations = [&mut item.get, &mut item.put, &mut item.post, &mut item.delete, &mut item.patch];
+            for operation in operations.into_iter().flatten() {
+                complete(operation, path != "/healthz");
+            }
+        }
+    }
+}
+
+fn complete(operation: &mut Operation, uses_database: bool) {
+    let reads_body = operation.request_body.is_some();
+    let shared = [
+        (
+            uses_database,
+            "503",
+            "The database is unavailable or the request timed out; retry after `Retry-After` seconds.",
+        ),
+        (reads_body, "413", "The body exceeds 1 MiB."),
+        (reads_body, "415", "The body is not sent as `Content-Type: application/json`."),
+        (true, "500", "An unexpected error on our side; the body carries no internals."),
+    ];
+    for (applies, status, description) in shared {
+        if applies && !operation.responses.responses.contains_key(status) {
+            operation.responses.responses.insert(status.to_owned(), RefOr::T(error_response(description)));
+        }
+    }
+    for (status, response) in operation.responses.responses.iter_mut() {
+        if let RefOr::T(response) = response {
+            response.headers.entry("x-request-id".into()).or_insert_with(|| {
+                header(
+                    "The request id: the client's `x-request-id`, or a generated UUID. Quote it in support requests.",
+                )
+            });
+            if status == "503" || status == "429" {
+                response
+                    .headers
+                    .entry("Retry-After".into())
+                    .or_insert_with(|| integer_header("Seconds to wait before retrying."));
+            }
+        }
+    }
+}
+
+fn error_response(description: &str) -> Response {
+    let mut response = Response::new(description);
+    let schema: RefOr<utoipa::openapi::schema::Schema> = Ref::from_schema_name("ErrorBody").into();
+    response.content.insert("application/json".into(), RefOr::T(Content::new(Some(schema))));
+    response
+}
+
+fn header(description: &str) -> RefOr<Header> {
+    let mut header = Header::new(ObjectBuilder::new().schema_type(Type::String));
+    header.description = Some(description.to_owned());
+    RefOr::T(header)
+}
+
+fn integer_header(description: &str) -> RefOr<Header> {
+    let mut header = Header::new(ObjectBuilder::new().schema_type(Type::Integer));
+    header.description = Some(description.to_owned());
+    RefOr::T(header)
+}
+
+/// What a document cannot say through the derive macros: that a relation change needs at least
+/// one non-empty list, and how a created record's id feeds the operations on that record (links,
+/// which also drive stateful testing).
+pub struct RelationsAndLinks;
+
+impl Modify for RelationsAndLinks {
+    fn modify(&self, openapi: &mut OpenApi) {
+        if let Some(components) = openapi.components.as_mut()
+            && let Some(body) = components.schemas.get_mut("RelationRequestBody")
+        {
+            use utoipa::openapi::schema::{AllOfBuilder, AnyOfBuilder, ArrayBuilder};
+            let non_empty = |field: &str| {
+                let list = ArrayBuilder::new().items(ObjectBuilder::new().schema_type(Type::String)).min_items(Some(1));
+                ObjectBuilder::new().required(field).property(field, list)
+            };
+            let either = AnyOfBuilder::new().item(non_empty("add")).item(non_empty("remove"));
+            let constrained = AllOfBuilder::new()
+                .item(body.clone())
+                .item(either)
+                .description(Some("`add` and/or `remove` must be a non-empty array; no ID may be in both."));
+            *body = RefOr::T(constrained.into());
+        }
+        let Some(create) = openapi.paths.paths.get_mut("/v2/crm/{objectSlug}").and_then(|p| p.post.as_mut()) else {
+            return;
+        };
+        if let Some(RefOr::T(created)) = create.responses.responses.get_mut("201") {
+            for (name, operation) in [
+                ("GetRecord", "get_record"),
+                ("PatchRecord", "patch_record"),
+                ("DeleteRecord", "delete_record"),
+                ("UpdateRelation", "update_relation"),
+            ] {
+                let link = utoipa::openapi::link::LinkBuilder::new()
+                    .operation_id(operation)
+                    .parameter("objectSlug", "$request.path.objectSlug")
+                    .parameter("recordId", "$response.body#/record/id")
+                    .build();
+                created.links.insert(name.into(), RefOr::T(link));
+            }
+        }
+    }
+}
