@@ -44,11 +44,13 @@ declare
     v_owners uuid[];
     v_others uuid[];
 begin
-    -- Writers of one record queue here, so their link changes never interleave.
+    -- Writers of one record queue here, so their link changes never interleave. By primary key
+    -- only (the object is checked on the row): with object_id in the condition the planner may
+    -- pick the listing index and walk every record of the object.
     select * into rec from crm_records
-    where organization_id = p_org and object_id = p_object and record_id = p_record
+    where organization_id = p_org and record_id = p_record
     for no key update;
-    if not found then
+    if not found or rec.object_id <> p_object then
         return query select 'not_found', null::bigint, null::timestamptz, null::timestamptz, null::jsonb,
             null::uuid[], null::uuid[], null::uuid[], null::uuid[], null::text[], null::uuid[], null::uuid[];
         return;
@@ -67,11 +69,12 @@ begin
             from unnest(p_add) as a
             left join members m on m.organization_id = p_org and m.member_id = a;
         else
+            -- A scalar subquery per ID: always a primary-key lookup. Written as NOT EXISTS, the
+            -- planner may turn it into an anti-join that scans the whole related object.
             select array_agg(a) into v_missing
             from unnest(p_add) as a
-            where not exists (select 1 from crm_records t
-                              where t.organization_id = p_org and t.object_id = p_related_object
-                                and t.record_id = a);
+            where (select t.object_id from crm_records t
+                   where t.organization_id = p_org and t.record_id = a) is distinct from p_related_object;
         end if;
         if v_missing is not null or v_inactive is not null then
             return query select 'invalid', rec.version, rec.created_at, rec.updated_at, null::jsonb,

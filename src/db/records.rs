@@ -36,6 +36,10 @@ pub enum WriteError {
     Database(#[from] sqlx::Error),
 }
 
+// Records are looked up by primary key; the object is compared with `is not distinct from`,
+// which no index can serve, so the planner cannot pick the listing index (organization,
+// object, …) and walk every record of the object, as it may before statistics exist.
+
 /// One record of `object_id`, if it exists in the organization.
 pub async fn find(
     conn: &mut PgConnection,
@@ -45,7 +49,7 @@ pub async fn find(
 ) -> Result<Option<RecordRow>, sqlx::Error> {
     sqlx::query_as(
         "select record_id, \"values\", version, created_at, updated_at from crm_records
-         where organization_id = $1 and object_id = $2 and record_id = $3",
+         where organization_id = $1 and record_id = $3 and object_id is not distinct from $2",
     )
     .bind(org)
     .bind(object_id)
@@ -57,7 +61,7 @@ pub async fn find(
 /// Whether the record exists.
 pub async fn exists(pool: &PgPool, org: Uuid, object_id: Uuid, record_id: Uuid) -> Result<bool, sqlx::Error> {
     sqlx::query_scalar(
-        "select exists(select 1 from crm_records where organization_id = $1 and object_id = $2 and record_id = $3)",
+        "select exists(select 1 from crm_records where organization_id = $1 and record_id = $3 and object_id is not distinct from $2)",
     )
     .bind(org)
     .bind(object_id)
@@ -76,7 +80,7 @@ pub async fn lock(
 ) -> Result<Option<RecordRow>, sqlx::Error> {
     sqlx::query_as(
         "select record_id, \"values\", version, created_at, updated_at from crm_records
-         where organization_id = $1 and object_id = $2 and record_id = $3 for no key update",
+         where organization_id = $1 and record_id = $3 and object_id is not distinct from $2 for no key update",
     )
     .bind(org)
     .bind(object_id)
@@ -128,12 +132,14 @@ pub async fn list(
 
 /// Deletes a record; its links and unique values go with it (foreign keys cascade).
 pub async fn delete(pool: &PgPool, org: Uuid, object_id: Uuid, record_id: Uuid) -> Result<bool, sqlx::Error> {
-    let done = sqlx::query("delete from crm_records where organization_id = $1 and object_id = $2 and record_id = $3")
-        .bind(org)
-        .bind(object_id)
-        .bind(record_id)
-        .execute(pool)
-        .await?;
+    let done = sqlx::query(
+        "delete from crm_records where organization_id = $1 and record_id = $3 and object_id is not distinct from $2",
+    )
+    .bind(org)
+    .bind(object_id)
+    .bind(record_id)
+    .execute(pool)
+    .await?;
     Ok(done.rows_affected() == 1)
 }
 
