@@ -1,110 +1,15 @@
 //! End to end through the real binary: `serve` on the bundled database, and every CLI command.
 
-use std::io::{Read, Write};
-use std::net::{TcpListener, TcpStream};
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Output, Stdio};
-use std::time::{Duration, Instant};
+mod support;
 
-use nix::sys::signal::{Signal, kill};
-use nix::unistd::Pid;
+use std::process::{Command, Stdio};
+use std::time::Duration;
 
-const BIN: &str = env!("CARGO_BIN_EXE_crm-api");
-
-struct DataDir(PathBuf);
-
-impl DataDir {
-    fn new() -> DataDir {
-        let dir = std::env::temp_dir().join(format!("crm-api-cli-{}-{}", std::process::id(), rand_suffix()));
-        DataDir(dir)
-    }
-}
-
-impl Drop for DataDir {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
-    }
-}
-
-fn rand_suffix() -> String {
-    uuid::Uuid::new_v4().simple().to_string()
-}
-
-fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
-}
-
-fn crm(dir: &Path, args: &[&str]) -> Output {
-    Command::new(BIN)
-        .args(args)
-        .env("CRM_DATA_DIR", dir)
-        .env_remove("DATABASE_URL")
-        .env_remove("RUST_LOG")
-        .output()
-        .unwrap()
-}
-
-/// Runs a command that must succeed and returns its trimmed stdout.
-fn ok(dir: &Path, args: &[&str]) -> String {
-    let output = crm(dir, args);
-    let stderr = String::from_utf8_lossy(&output.stderr);
-    assert!(output.status.success(), "crm-api {args:?} failed: {stderr}");
-    String::from_utf8(output.stdout).unwrap().trim().to_owned()
-}
-
-fn serve(dir: &Path, port: u16) -> Child {
-    Command::new(BIN)
-        .arg("serve")
-        .env("CRM_DATA_DIR", dir)
-        .env("CRM_BIND", format!("127.0.0.1:{port}"))
-        .env_remove("DATABASE_URL")
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap()
-}
-
-/// A minimal HTTP/1.1 GET: status code and body.
-fn get(port: u16, path: &str, token: Option<&str>) -> Option<(u16, String)> {
-    let mut stream = TcpStream::connect(("127.0.0.1", port)).ok()?;
-    let auth = token.map(|t| format!("Authorization: Bearer {t}\r\n")).unwrap_or_default();
-    write!(stream, "GET {path} HTTP/1.1\r\nHost: localhost\r\n{auth}Connection: close\r\n\r\n").ok()?;
-    let mut response = String::new();
-    stream.read_to_string(&mut response).ok()?;
-    let status = response.split(' ').nth(1)?.parse().ok()?;
-    let body = response.split_once("\r\n\r\n")?.1.to_owned();
-    Some((status, body))
-}
-
-fn wait_ready(port: u16, within: Duration) -> Duration {
-    let start = Instant::now();
-    while start.elapsed() < within {
-        if matches!(get(port, "/readyz", None), Some((200, _))) {
-            return start.elapsed();
-        }
-        std::thread::sleep(Duration::from_millis(50));
-    }
-    panic!("server not ready within {within:?}");
-}
-
-fn postmaster_pid(dir: &Path) -> Option<i32> {
-    let pidfile = std::fs::read_to_string(dir.join("pg/postmaster.pid")).ok()?;
-    pidfile.lines().next()?.trim().parse().ok()
-}
-
-fn alive(pid: i32) -> bool {
-    matches!(kill(Pid::from_raw(pid), None), Ok(()) | Err(nix::errno::Errno::EPERM))
-}
-
-fn terminate(mut child: Child) {
-    kill(Pid::from_raw(child.id() as i32), Signal::SIGTERM).unwrap();
-    let status = child.wait().unwrap();
-    assert!(status.success(), "serve exited with {status}");
-}
+use support::{BIN, DataDir, alive, crm, free_port, get, ok, postmaster_pid, serve, terminate, wait_ready};
 
 #[test]
 fn serve_on_the_bundled_database_with_the_cli_alongside() {
-    let dir = DataDir::new();
+    let dir = DataDir::new("cli");
     let port = free_port();
     let server = serve(&dir.0, port);
     let took = wait_ready(port, Duration::from_secs(30));
@@ -176,7 +81,7 @@ fn serve_on_the_bundled_database_with_the_cli_alongside() {
 
 #[test]
 fn two_instances_starting_at_once_both_succeed() {
-    let dir = DataDir::new();
+    let dir = DataDir::new("cli");
     let spawn = || {
         Command::new(BIN)
             .arg("migrate")

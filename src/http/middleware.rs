@@ -7,11 +7,12 @@ use axum::Router;
 use axum::http::{HeaderName, HeaderValue, Method, StatusCode, header};
 use axum::response::Response;
 use tower::ServiceBuilder;
+use tower_http::LatencyUnit;
 use tower_http::cors::{AllowOrigin, CorsLayer};
 use tower_http::limit::RequestBodyLimitLayer;
 use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
 use tower_http::timeout::TimeoutLayer;
-use tower_http::trace::TraceLayer;
+use tower_http::trace::{DefaultOnResponse, TraceLayer};
 
 use super::error::envelope;
 use crate::telemetry;
@@ -36,7 +37,13 @@ pub fn apply(router: Router, config: &LayerConfig) -> Result<Router, String> {
     Ok(router.layer(
         ServiceBuilder::new()
             .layer(SetRequestIdLayer::new(REQUEST_ID, MakeRequestUuid))
-            .layer(TraceLayer::new_for_http().make_span_with(telemetry::request_span))
+            // One line per finished request, inside the request's span (request id, route,
+            // organization; never the token), with status and latency.
+            .layer(
+                TraceLayer::new_for_http().make_span_with(telemetry::request_span).on_response(
+                    DefaultOnResponse::new().level(tracing::Level::INFO).latency_unit(LatencyUnit::Millis),
+                ),
+            )
             .layer(PropagateRequestIdLayer::new(REQUEST_ID))
             .layer(axum::middleware::map_response(enveloped))
             .option_layer(cors)

@@ -8,6 +8,7 @@ mod auth;
 mod cache;
 mod demo;
 mod health;
+mod hostile;
 mod members;
 mod middleware;
 mod objects;
