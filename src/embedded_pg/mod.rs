@@ -202,7 +202,10 @@ fn running_port(cluster: &Path) -> Option<u16> {
 fn start(run_as: RunAs, data_dir: &Path, cluster: &Path, options: &Options) -> Result<(u16, Owned), EmbeddedError> {
     let major = fs::read_to_string(cluster.join("PG_VERSION")).ok();
     let bins = Binaries::find(major.as_deref().map(str::trim)).ok_or(EmbeddedError::BinariesNotFound)?;
-    let port = free_port().map_err(io_err("finding a free port"))?;
+    let port = match recorded_port(data_dir) {
+        Some(port) => port,
+        None => free_port().map_err(io_err("finding a free port"))?,
+    };
     let log_path = data_dir.join("postgres.log");
     let log = OpenOptions::new().create(true).append(true).open(&log_path).map_err(io_err("opening postgres.log"))?;
     let log_err = log.try_clone().map_err(io_err("opening postgres.log"))?;
@@ -234,6 +237,12 @@ fn server_settings(options: &Options) -> Vec<String> {
         settings.extend(["fsync=off", "synchronous_commit=off", "full_page_writes=off"].map(String::from));
     }
     settings
+}
+
+/// The port the cluster used last time, if it is free: clients keep working across restarts.
+fn recorded_port(data_dir: &Path) -> Option<u16> {
+    let port: u16 = fs::read_to_string(data_dir.join("port")).ok()?.trim().parse().ok()?;
+    TcpListener::bind((Ipv4Addr::LOCALHOST, port)).ok().map(|_| port)
 }
 
 fn free_port() -> std::io::Result<u16> {
