@@ -82,7 +82,8 @@ pub async fn serve(config: &Config, demo: bool) -> Result<(), AppError> {
         }
     }
     let layers = LayerConfig { cors_origins: config.cors_origins.clone(), request_timeout: config.request_timeout };
-    let router = http::router(AppState::new(database.pool.clone()), &layers).map_err(AppError::Other)?;
+    let state = AppState::new(database.pool.clone()).with_rate_limit(config.rate_limit);
+    let router = http::router(state, &layers).map_err(AppError::Other)?;
     let purger = tokio::spawn(purge_idempotency_keys(database.pool.clone()));
     let listener = match TcpListener::bind(config.bind).await {
         Ok(listener) => listener,

@@ -31,6 +31,8 @@ pub struct Config {
     pub pool_size: u32,
     /// `CRM_REQUEST_TIMEOUT_SECS`: a request running longer is answered with 503 (default 30).
     pub request_timeout: Duration,
+    /// `CRM_RATE_LIMIT`: requests per second per token, bursts of twice that (unset or 0: off).
+    pub rate_limit: Option<std::num::NonZeroU32>,
 }
 
 /// A variable is set to something we cannot use.
@@ -75,6 +77,7 @@ impl Config {
             request_timeout: Duration::from_secs(
                 number(get("CRM_REQUEST_TIMEOUT_SECS"), "CRM_REQUEST_TIMEOUT_SECS", 30, 1..=3600)?.into(),
             ),
+            rate_limit: std::num::NonZeroU32::new(number(get("CRM_RATE_LIMIT"), "CRM_RATE_LIMIT", 0, 0..=1_000_000)?),
         })
     }
 
@@ -125,6 +128,7 @@ impl fmt::Debug for Config {
             .field("log_format", &self.log_format)
             .field("pool_size", &self.pool_size)
             .field("request_timeout", &self.request_timeout)
+            .field("rate_limit", &self.rate_limit)
             .finish()
     }
 }
@@ -144,6 +148,7 @@ mod tests {
         assert_eq!(c.data_dir, PathBuf::from("./.crm-data"));
         assert!(c.database_url.is_none() && c.cors_origins.is_empty());
         assert_eq!((c.pool_size, c.log_format), (16, LogFormat::Pretty));
+        assert!(c.rate_limit.is_none());
     }
 
     #[test]

@@ -65,6 +65,7 @@ impl<R: Required> FromRequestParts<AppState> for Caller<R> {
         if !Scopes::from_stored(&stored.scopes).allows(R::SCOPE) {
             return Err(ApiError::MissingScope(R::SCOPE));
         }
+        state.rate_limit.check(presented.id()).map_err(ApiError::RateLimited)?;
         Ok(Caller { organization_id: stored.organization_id, _scope: PhantomData })
     }
 }

@@ -72,6 +72,8 @@ pub enum ApiError {
     Unprocessable { code: &'static str, message: String },
     #[error("Send the body as JSON with 'Content-Type: application/json'.")]
     UnsupportedMediaType,
+    #[error("Too many requests for this token; retry after {0} seconds.")]
+    RateLimited(u64),
     #[error("The database is unavailable; retry shortly.")]
     Unavailable,
     #[error("internal error: {0}")]
@@ -131,6 +133,7 @@ impl ApiError {
             ApiError::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
             ApiError::Unprocessable { .. } => StatusCode::UNPROCESSABLE_ENTITY,
             ApiError::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            ApiError::RateLimited(_) => StatusCode::TOO_MANY_REQUESTS,
             ApiError::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
             ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
@@ -148,6 +151,7 @@ impl ApiError {
             ApiError::NotFound(_) => "not_found",
             ApiError::PayloadTooLarge => "payload_too_large",
             ApiError::UnsupportedMediaType => "unsupported_media_type",
+            ApiError::RateLimited(_) => "rate_limited",
             ApiError::Unavailable => "database_unavailable",
             ApiError::Internal(_) => "internal_error",
         }
@@ -196,6 +200,10 @@ impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         let status = self.status_code();
         let code = self.code();
+        let retry_after = match &self {
+            ApiError::RateLimited(seconds) => Some(*seconds),
+            _ => None,
+        };
         let current_etag = match &self {
             ApiError::PreconditionFailed(version) => Some(format!("\"{version}\"")),
             _ => None,
@@ -214,6 +222,9 @@ impl IntoResponse for ApiError {
         let mut response = envelope(status, code, message, errors);
         if let Some(etag) = current_etag.and_then(|e| HeaderValue::from_str(&e).ok()) {
             response.headers_mut().insert(header::ETAG, etag);
+        }
+        if let Some(seconds) = retry_after {
+            response.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from(seconds.max(1)));
         }
         if code == "invalid_token" {
             response

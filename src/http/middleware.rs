@@ -45,6 +45,7 @@ pub fn apply(router: Router, config: &LayerConfig) -> Result<Router, String> {
                 ),
             )
             .layer(PropagateRequestIdLayer::new(REQUEST_ID))
+            .layer(axum::middleware::from_fn(super::metrics::track))
             .layer(axum::middleware::map_response(enveloped))
             .option_layer(cors)
             .layer(TimeoutLayer::with_status_code(StatusCode::SERVICE_UNAVAILABLE, config.request_timeout))

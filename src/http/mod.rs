@@ -7,11 +7,13 @@ pub mod extract;
 pub mod health;
 pub mod lookup;
 pub mod members;
+pub mod metrics;
 pub mod middleware;
 pub mod objects;
 pub mod openapi;
 pub mod openapi_common;
 pub mod pagination;
+pub mod rate_limit;
 pub mod record_dto;
 pub mod records;
 pub mod relation;
@@ -32,6 +34,7 @@ pub fn api_router() -> OpenApiRouter<AppState> {
     OpenApiRouter::with_openapi(openapi::ApiDoc::openapi())
         .routes(routes!(health::healthz))
         .routes(routes!(health::readyz))
+        .routes(routes!(metrics::metrics))
         .routes(routes!(members::list_members))
         .routes(routes!(objects::list_objects, objects::create_object))
         .routes(routes!(objects::get_object, objects::update_object))

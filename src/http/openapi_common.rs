@@ -23,7 +23,13 @@ impl Modify for CommonResponses {
 
 fn complete(operation: &mut Operation, uses_database: bool) {
     let reads_body = operation.request_body.is_some();
+    let authenticated = operation.security.is_some();
     let shared = [
+        (
+            authenticated,
+            "429",
+            "This token exceeded its rate limit (`CRM_RATE_LIMIT`); retry after `Retry-After` seconds.",
+        ),
         (
             uses_database,
             "503",

@@ -138,6 +138,8 @@ pub async fn update_relation(
     let respond = |applied: &Applied| stored(&object, attribute, applied, fingerprint);
     match relation::apply(&state.pool, &request, &respond).await {
         Ok(Outcome::Applied(applied)) => {
+            metrics::counter!("relation_links_added_total").increment(applied.diff.added.len() as u64);
+            metrics::counter!("relation_links_removed_total").increment(applied.diff.removed.len() as u64);
             Ok(reply(&stored(&object, attribute, &applied, fingerprint), false, conditions.minimal()))
         }
         Ok(Outcome::Replay(stored)) => Ok(reply(&stored, true, false)),

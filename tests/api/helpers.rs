@@ -259,3 +259,13 @@ impl TestApp {
         false
     }
 }
+
+impl TestApp {
+    /// The same database behind a router whose tokens may make `per_second` requests a second.
+    pub fn rate_limited(&self, per_second: u32) -> TestApp {
+        let layers = LayerConfig { cors_origins: vec![], request_timeout: Duration::from_secs(30) };
+        let state = AppState::new(self.pool.clone()).with_rate_limit(std::num::NonZeroU32::new(per_second));
+        let router = http::router(state, &layers).unwrap();
+        TestApp { router, pool: self.pool.clone(), database_url: self.database_url.clone() }
+    }
+}

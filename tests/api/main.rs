@@ -12,6 +12,7 @@ mod hostile;
 mod members;
 mod middleware;
 mod objects;
+mod operations;
 mod record_links;
 mod records;
 mod relation;
