@@ -82,3 +82,47 @@ fn sigterm_finishes_in_flight_requests_and_cuts_no_transaction() {
     }
     terminate(server);
 }
+
+/// `CRM_LOG_FORMAT=json`: one JSON line per finished request with its request id, route, status,
+/// latency and organization, and never the token.
+#[test]
+fn json_logs_have_one_line_per_request_and_never_a_token() {
+    use std::process::{Command, Stdio};
+    let dir = DataDir::new("cli");
+    let port = free_port();
+    let log_path = dir_file(&dir, "server.log");
+    let server = Command::new(support::BIN)
+        .arg("serve")
+        .env("CRM_DATA_DIR", &dir.0)
+        .env("CRM_BIND", format!("127.0.0.1:{port}"))
+        .env("CRM_LOG_FORMAT", "json")
+        .env_remove("DATABASE_URL")
+        .env_remove("RUST_LOG")
+        .stdout(Stdio::null())
+        .stderr(std::fs::File::create(&log_path).unwrap())
+        .spawn()
+        .unwrap();
+    wait_ready(port, Duration::from_secs(30));
+    let org = ok(&dir.0, &["org", "create", "shop"]);
+    let token = ok(&dir.0, &["token", "create", "--org", "shop", "--scope", "users:read"]);
+    assert!(matches!(request(port, "GET", "/v2/organizations/users", Some(&token), None), Exchange::Response(200, _)));
+    terminate(server);
+    let log = std::fs::read_to_string(&log_path).unwrap();
+    assert!(!log.contains(&token[token.len() - 64..]), "the token leaked into the log");
+    let line = log
+        .lines()
+        .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
+        .find(|l| l["span"]["route"] == "/v2/organizations/users")
+        .expect("a JSON line for the request");
+    assert_eq!(line["status"], 200);
+    assert_eq!(line["span"]["organization_id"], org);
+    assert!(
+        line["latency"].is_string() && line["span"]["request_id"].as_str().is_some_and(|id| id.len() == 36),
+        "{line}"
+    );
+}
+
+fn dir_file(dir: &DataDir, name: &str) -> std::path::PathBuf {
+    std::fs::create_dir_all(&dir.0).unwrap();
+    dir.0.join(name)
+}

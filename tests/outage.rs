@@ -56,7 +56,31 @@ async fn requests_fail_fast_with_503_during_an_outage_and_recover_without_a_rest
     let path = format!("/v2/crm/orders/{order}/relation");
     let change = json!({"attributeSlug": "parts", "add": [order]}).to_string();
 
+    // Load while PostgreSQL goes down: every answer is a 200 or a 503, none takes long.
+    let stop_load = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let load = {
+        let (stop, path, token, change) = (stop_load.clone(), path.clone(), token.clone(), change.clone());
+        std::thread::spawn(move || {
+            let mut seen = Vec::new();
+            while !stop.load(std::sync::atomic::Ordering::Relaxed) {
+                let (outcome, took) = call(port, "PATCH", &path, &token, Some(&change));
+                let status = match outcome {
+                    Exchange::Response(status, _) => status,
+                    other => panic!("during the outage: {other:?}"),
+                };
+                assert!(took <= Duration::from_millis(2500), "a request hung for {took:?}");
+                seen.push(status);
+            }
+            seen
+        })
+    };
+    tokio::time::sleep(Duration::from_millis(200)).await;
     pg.stop().await;
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    stop_load.store(true, std::sync::atomic::Ordering::Relaxed);
+    let seen = load.join().unwrap();
+    assert!(seen.iter().all(|s| *s == 200 || *s == 503), "{seen:?}");
+    assert!(seen.contains(&503), "the load never saw the outage: {seen:?}");
     for (method, path, body) in [
         ("GET", "/readyz", None),
         ("PATCH", path.as_str(), Some(change.as_str())),

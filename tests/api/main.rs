@@ -17,3 +17,5 @@ mod record_links;
 mod records;
 mod relation;
 mod relation_guarantees;
+mod retries;
+mod stress;
