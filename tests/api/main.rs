@@ -18,4 +18,3 @@ mod records;
 mod relation;
 mod relation_guarantees;
 mod retries;
-mod stress;

@@ -13,7 +13,12 @@ use serde_json::json;
 use tower::ServiceExt;
 use uuid::Uuid;
 
-use crate::helpers::spawn_app;
+// Its own test binary, so the load does not share the machine with timing-sensitive tests.
+#[allow(dead_code)]
+#[path = "api/helpers.rs"]
+mod helpers;
+
+use helpers::spawn_app;
 
 const CLIENTS: usize = 64;
 const PRODUCTS_PER_CLIENT: usize = 4;
