@@ -22,6 +22,9 @@ pub use listener::spawn_listener;
 /// Most tokens kept; past it the token cache starts over (bounded memory under abuse).
 const MAX_TOKENS: usize = 10_000;
 
+/// An organization's objects, shared so a lookup clones a pointer, not a schema.
+pub type Schema = Arc<Vec<Arc<ObjectDef>>>;
+
 /// Schemas by organization and active tokens by id.
 #[derive(Default)]
 pub struct Cache {
@@ -32,7 +35,7 @@ pub struct Cache {
 
 #[derive(Default)]
 struct Inner {
-    schemas: HashMap<Uuid, Arc<Vec<ObjectDef>>>,
+    schemas: HashMap<Uuid, Schema>,
     tokens: HashMap<Uuid, StoredToken>,
     /// Bumped by every invalidation. A load that started before a bump is not stored, so a
     /// value read just before a change cannot outlive that change's notification.
@@ -51,7 +54,7 @@ impl Cache {
     }
 
     /// Every object of the organization, from the cache or the database.
-    pub async fn schema(&self, pool: &PgPool, organization_id: Uuid) -> Result<Arc<Vec<ObjectDef>>, sqlx::Error> {
+    pub async fn schema(&self, pool: &PgPool, organization_id: Uuid) -> Result<Schema, sqlx::Error> {
         let generation = {
             let inner = self.lock();
             if let (true, Some(schema)) = (self.is_live(), inner.schemas.get(&organization_id)) {
@@ -59,7 +62,8 @@ impl Cache {
             }
             inner.generation
         };
-        let schema = Arc::new(db::schema::load(pool, organization_id, None).await?);
+        let schema: Schema =
+            Arc::new(db::schema::load(pool, organization_id, None).await?.into_iter().map(Arc::new).collect());
         let mut inner = self.lock();
         if self.is_live() && inner.generation == generation {
             inner.schemas.insert(organization_id, schema.clone());

@@ -202,7 +202,7 @@ pub async fn create_attribute(
         })?),
         None => None,
     };
-    let key = db::attributes::add(&state.pool, org, &object, &new, related.as_ref()).await?;
+    let key = db::attributes::add(&state.pool, org, &object, &new, related.as_deref()).await?;
     lookup::schema_changed(&state, org);
     attribute_response(&state, org, &slug, &key, StatusCode::CREATED).await
 }

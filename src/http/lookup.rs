@@ -1,5 +1,7 @@
 //! Resolving path parameters into the caller's objects and records; unknown means 404.
 
+use std::sync::Arc;
+
 use uuid::Uuid;
 
 use super::error::ApiError;
@@ -7,7 +9,7 @@ use super::state::AppState;
 use crate::domain::schema::ObjectDef;
 
 /// The object with `slug` in the caller's organization (from the schema cache).
-pub async fn object(state: &AppState, organization_id: Uuid, slug: &str) -> Result<ObjectDef, ApiError> {
+pub async fn object(state: &AppState, organization_id: Uuid, slug: &str) -> Result<Arc<ObjectDef>, ApiError> {
     let schema = state.cache.schema(&state.pool, organization_id).await?;
     schema
         .iter()

@@ -118,7 +118,7 @@ pub async fn create_object(
     })?;
     lookup::schema_changed(&state, caller.organization_id);
     let object = lookup::object(&state, caller.organization_id, slug.as_str()).await?;
-    Ok(envelope(StatusCode::CREATED, ObjectDto::from(&object)))
+    Ok(envelope(StatusCode::CREATED, ObjectDto::from(&*object)))
 }
 
 fn required<T>(problems: &mut Vec<Problem>, pointer: &str) -> Option<T> {
@@ -156,7 +156,7 @@ pub async fn get_object(
     Path(slug): Path<String>,
 ) -> Result<(StatusCode, axum::Json<ObjectEnvelope>), ApiError> {
     let object = lookup::object(&state, caller.organization_id, &slug).await?;
-    Ok(envelope(StatusCode::OK, ObjectDto::from(&object)))
+    Ok(envelope(StatusCode::OK, ObjectDto::from(&*object)))
 }
 
 /// Body of `PATCH /v2/crm/objects/{slug}`: only the names can change.
@@ -204,5 +204,5 @@ pub async fn update_object(
         .await?;
     lookup::schema_changed(&state, caller.organization_id);
     let object = lookup::object(&state, caller.organization_id, &slug).await?;
-    Ok(envelope(StatusCode::OK, ObjectDto::from(&object)))
+    Ok(envelope(StatusCode::OK, ObjectDto::from(&*object)))
 }
