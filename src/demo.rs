@@ -143,7 +143,7 @@ async fn assert(pool: &PgPool, org: Uuid, slug: &str, matching: &str, body: Valu
     let write = record_input::parse(object, &body).map_err(|p| format!("demo record: {p:?}"))?;
     let attr = object.attribute(matching).ok_or("demo matching attribute is missing")?;
     let value = write.scalar(matching).cloned().ok_or("demo record lacks its matching value")?;
-    let (row, _) = db::records::assert(pool, org, object, (attr, &value), &write, Vec::new())
+    let (row, _) = db::record_write::assert(pool, org, object, (attr, &value), &write, Vec::new())
         .await
         .map_err(|e| format!("demo record {slug}: {e}"))?;
     Ok(row.record_id)

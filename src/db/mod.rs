@@ -6,6 +6,7 @@ pub mod links;
 pub mod members;
 pub mod objects;
 pub mod organizations;
+pub mod record_write;
 pub mod records;
 pub mod relation;
 pub mod schema;

@@ -1,5 +1,6 @@
 //! The HTTP API: one file per resource, each with its DTOs, handlers and OpenAPI annotations.
 
+pub mod attribute_dto;
 pub mod attributes;
 pub mod auth;
 pub mod error;

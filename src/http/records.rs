@@ -127,7 +127,7 @@ pub async fn create_record(
     if !missing.is_empty() {
         return Err(ApiError::invalid(missing));
     }
-    let row = db::records::create(&state.pool, org, &object, &write).await?;
+    let row = db::record_write::create(&state.pool, org, &object, &write).await?;
     respond(&state, org, &object, row, StatusCode::CREATED).await
 }
 
@@ -178,7 +178,8 @@ pub async fn assert_record(
         }
     };
     let missing = record_input::missing_required(&object, &write);
-    let (row, created) = db::records::assert(&state.pool, org, &object, (matching, &value), &write, missing).await?;
+    let (row, created) =
+        db::record_write::assert(&state.pool, org, &object, (matching, &value), &write, missing).await?;
     let status = if created { StatusCode::CREATED } else { StatusCode::OK };
     respond(&state, org, &object, row, status).await
 }
@@ -272,7 +273,7 @@ pub async fn patch_record(
     let object = lookup::object(&state, org, &slug).await?;
     let record_id = lookup::record_id(&record)?;
     let write = record_input::parse(&object, &body).map_err(ApiError::invalid)?;
-    let row = db::records::patch(&state.pool, org, &object, record_id, &write)
+    let row = db::record_write::patch(&state.pool, org, &object, record_id, &write)
         .await?
         .ok_or_else(|| not_found(&slug, record_id))?;
     respond(&state, org, &object, row, StatusCode::OK).await

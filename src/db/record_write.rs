@@ -1,0 +1,241 @@
+//! Record writes (create, patch, assert): one transaction each, covering values, uniqueness
+//! and links; the version is bumped only when something changed.
+
+use serde_json::{Map, Value};
+use sqlx::types::Json;
+use sqlx::{PgConnection, PgPool};
+use uuid::Uuid;
+
+use super::links::{self, LinkError};
+use super::records::{RecordRow, WriteError, lock};
+use super::uniques;
+use crate::domain::link_problems;
+use crate::domain::problem::{Problem, pointer_segment};
+use crate::domain::record_input::RecordWrite;
+use crate::domain::schema::{AttributeDef, ObjectDef};
+
+/// Creates a record from a validated body, in one transaction.
+pub async fn create(
+    pool: &PgPool,
+    org: Uuid,
+    object: &ObjectDef,
+    write: &RecordWrite<'_>,
+) -> Result<RecordRow, WriteError> {
+    let mut tx = pool.begin().await?;
+    let outcome = insert(&mut tx, org, object, write).await;
+    finish(tx, pool, org, outcome).await
+}
+
+/// Changes only the keys sent; relation and user values are replaced as a set difference.
+/// `None` when the record does not exist.
+pub async fn patch(
+    pool: &PgPool,
+    org: Uuid,
+    object: &ObjectDef,
+    record_id: Uuid,
+    write: &RecordWrite<'_>,
+) -> Result<Option<RecordRow>, WriteError> {
+    let mut tx = pool.begin().await?;
+    let outcome = match lock(&mut tx, org, object.object_id, record_id).await {
+        Ok(Some(current)) => update(&mut tx, org, current, write).await.map(Some),
+        Ok(None) => Ok(None),
+        Err(e) => Err(e.into()),
+    };
+    finish(tx, pool, org, outcome).await
+}
+
+/// Assert: updates the first record whose `matching` value equals the body's, or creates one
+/// unless `missing_on_create` lists required attributes the body leaves empty. Concurrent
+/// asserts of the same value are serialized by an advisory lock, so they never create two
+/// records. Returns the record and whether it was created.
+pub async fn assert(
+    pool: &PgPool,
+    org: Uuid,
+    object: &ObjectDef,
+    (matching, canonical): (&AttributeDef, &Value),
+    write: &RecordWrite<'_>,
+    missing_on_create: Vec<Problem>,
+) -> Result<(RecordRow, bool), WriteError> {
+    let mut tx = pool.begin().await?;
+    let outcome = assert_in(&mut tx, org, object, (matching, canonical), write, missing_on_create).await;
+    finish(tx, pool, org, outcome).await
+}
+
+async fn assert_in(
+    tx: &mut PgConnection,
+    org: Uuid,
+    object: &ObjectDef,
+    (matching, canonical): (&AttributeDef, &Value),
+    write: &RecordWrite<'_>,
+    missing_on_create: Vec<Problem>,
+) -> Result<(RecordRow, bool), Failure> {
+    let lock_key = format!("{org}/{}/{}/{canonical}", object.object_id, matching.key);
+    sqlx::query("select pg_advisory_xact_lock(hashtextextended($1, 0))").bind(lock_key).execute(&mut *tx).await?;
+    let probe = Value::Object(Map::from_iter([(matching.key.clone(), canonical.clone())]));
+    let found: Option<Uuid> = sqlx::query_scalar(
+        "select record_id from crm_records where organization_id = $1 and object_id = $2 and \"values\" @> $3
+         order by created_at, record_id limit 1",
+    )
+    .bind(org)
+    .bind(object.object_id)
+    .bind(Json(&probe))
+    .fetch_optional(&mut *tx)
+    .await?;
+    let existing = match found {
+        Some(id) => lock(tx, org, object.object_id, id).await?,
+        None => None,
+    };
+    match existing {
+        Some(current) => Ok((update(tx, org, current, write).await?, false)),
+        None if !missing_on_create.is_empty() => Err(Failure::Write(WriteError::Invalid(missing_on_create))),
+        None => Ok((insert(tx, org, object, write).await?, true)),
+    }
+}
+
+/// Ends the transaction explicitly either way: a dropped transaction only queues its rollback,
+/// so its row locks would stay held by an idle pooled connection.
+async fn finish<T>(
+    tx: sqlx::Transaction<'_, sqlx::Postgres>,
+    pool: &PgPool,
+    org: Uuid,
+    outcome: Result<T, Failure>,
+) -> Result<T, WriteError> {
+    let failure = match outcome {
+        Ok(row) => {
+            tx.commit().await?;
+            return Ok(row);
+        }
+        Err(failure) => failure,
+    };
+    tx.rollback().await?;
+    match failure {
+        Failure::Write(e) => Err(e),
+        Failure::Cardinality { record_id, attr, ids } => {
+            let mut conn = pool.acquire().await?;
+            let conflicts = links::cardinality_conflicts(&mut conn, org, record_id, &attr, &ids).await?;
+            let pointer = link_problems::record_pointer(&attr);
+            Err(WriteError::Conflict(link_problems::conflicts(&pointer, &attr, &ids, &conflicts)))
+        }
+    }
+}
+
+/// A failure inside the transaction; cardinality is explained after rolling back.
+enum Failure {
+    Write(WriteError),
+    Cardinality { record_id: Uuid, attr: Box<AttributeDef>, ids: Vec<Uuid> },
+}
+
+impl From<sqlx::Error> for Failure {
+    fn from(e: sqlx::Error) -> Failure {
+        Failure::Write(WriteError::Database(e))
+    }
+}
+
+async fn insert(
+    conn: &mut PgConnection,
+    org: Uuid,
+    object: &ObjectDef,
+    write: &RecordWrite<'_>,
+) -> Result<RecordRow, Failure> {
+    check_targets(conn, org, write).await?;
+    let values = merged(&Map::new(), write);
+    let row: RecordRow = sqlx::query_as(
+        "insert into crm_records (organization_id, object_id, \"values\") values ($1, $2, $3)
+         returning record_id, \"values\", version, created_at, updated_at",
+    )
+    .bind(org)
+    .bind(object.object_id)
+    .bind(Json(&values))
+    .fetch_one(&mut *conn)
+    .await?;
+    uniques::write(conn, org, row.record_id, write).await.map_err(Failure::Write)?;
+    write_links(conn, org, row.record_id, write).await?;
+    Ok(row)
+}
+
+async fn update(
+    conn: &mut PgConnection,
+    org: Uuid,
+    current: RecordRow,
+    write: &RecordWrite<'_>,
+) -> Result<RecordRow, Failure> {
+    check_targets(conn, org, write).await?;
+    let values = merged(&current.values.0, write);
+    uniques::write(conn, org, current.record_id, write).await.map_err(Failure::Write)?;
+    let links_changed = write_links(conn, org, current.record_id, write).await?;
+    if values == current.values.0 && !links_changed {
+        return Ok(current);
+    }
+    Ok(sqlx::query_as(
+        "update crm_records set \"values\" = $3, version = version + 1, updated_at = now()
+         where organization_id = $1 and record_id = $2
+         returning record_id, \"values\", version, created_at, updated_at",
+    )
+    .bind(org)
+    .bind(current.record_id)
+    .bind(Json(&values))
+    .fetch_one(conn)
+    .await?)
+}
+
+/// The stored values after applying the scalars of `write` (null removes the key).
+fn merged(current: &Map<String, Value>, write: &RecordWrite<'_>) -> Map<String, Value> {
+    let mut values = current.clone();
+    for (attr, value) in &write.scalars {
+        match value {
+            Value::Null => values.remove(&attr.key),
+            v => values.insert(attr.key.clone(), v.clone()),
+        };
+    }
+    values
+}
+
+/// Every link target must be linkable; cardinality one takes at most one ID.
+async fn check_targets(conn: &mut PgConnection, org: Uuid, write: &RecordWrite<'_>) -> Result<(), Failure> {
+    let mut problems = Vec::new();
+    for (attr, ids) in &write.links {
+        let pointer = format!("/{}", pointer_segment(&attr.key));
+        for (id, inactive) in links::unlinkable(conn, org, attr, ids).await? {
+            let i = ids.iter().position(|x| *x == id).unwrap_or_default();
+            problems.push(link_problems::unlinkable(&format!("{pointer}/{i}"), attr, id, inactive));
+        }
+    }
+    if !problems.is_empty() {
+        return Err(Failure::Write(WriteError::Invalid(problems)));
+    }
+    let too_many: Vec<Problem> = write
+        .links
+        .iter()
+        .filter(|(attr, ids)| ids.len() > 1 && attr.relation.as_ref().is_some_and(|r| r.relation_type.single_here()))
+        .map(|(attr, ids)| {
+            let kind = attr.relation.as_ref().map(|r| r.relation_type.as_str()).unwrap_or_default();
+            let message = format!("'{}' is {kind} and links at most one record; got {}", attr.key, ids.len());
+            Problem::new(format!("/{}", pointer_segment(&attr.key)), "cardinality_exceeded", message)
+        })
+        .collect();
+    if too_many.is_empty() { Ok(()) } else { Err(Failure::Write(WriteError::Conflict(too_many))) }
+}
+
+async fn write_links(
+    conn: &mut PgConnection,
+    org: Uuid,
+    record_id: Uuid,
+    write: &RecordWrite<'_>,
+) -> Result<bool, Failure> {
+    let mut changed = false;
+    for (attr, ids) in &write.links {
+        match links::replace(conn, org, record_id, attr, ids).await {
+            Ok(diff) => changed |= !diff.is_empty(),
+            Err(LinkError::Cardinality) => {
+                return Err(Failure::Cardinality { record_id, attr: Box::new((*attr).clone()), ids: ids.clone() });
+            }
+            Err(LinkError::TargetMissing) => {
+                let message = format!("a record or member linked through '{}' was just deleted; retry", attr.key);
+                let problem = Problem::new(format!("/{}", pointer_segment(&attr.key)), "not_found", message);
+                return Err(Failure::Write(WriteError::Invalid(vec![problem])));
+            }
+            Err(LinkError::Database(e)) => return Err(e.into()),
+        }
+    }
+    Ok(changed)
+}

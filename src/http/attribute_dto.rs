@@ -1,0 +1,192 @@
+//! Request bodies of the attribute endpoints, and the enums that document their text fields.
+
+use serde::Deserialize;
+use serde_json::Value;
+use utoipa::ToSchema;
+
+use crate::domain::schema_input::{AttributeSpec, OptionSpec};
+
+/// One option as sent; on update, include `id` to keep an existing option.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct OptionInput {
+    /// Ignored when creating an attribute (ids are assigned); on update, an existing option's id.
+    #[serde(default, deserialize_with = "integral")]
+    #[schema(value_type = Option<i64>)]
+    pub id: Option<i64>,
+    #[schema(example = "Lead", min_length = 1, max_length = 255, pattern = "\\S")]
+    pub value: String,
+    #[schema(example = "warning", max_length = 32)]
+    pub color: Option<String>,
+}
+
+/// The 13 attribute types (documentation of the `type` field).
+#[derive(ToSchema)]
+#[schema(rename_all = "snake_case")]
+#[allow(dead_code)]
+pub enum AttributeTypeName {
+    Text,
+    Number,
+    PhoneNumber,
+    Date,
+    Datetime,
+    Checkbox,
+    Select,
+    Multiselect,
+    Rating,
+    Relation,
+    Status,
+    User,
+    Currency,
+}
+
+/// Relation cardinality seen from the attribute (documentation of `relationType`).
+#[derive(ToSchema)]
+#[schema(rename_all = "snake_case")]
+#[allow(dead_code)]
+pub enum RelationTypeName {
+    OneToOne,
+    OneToMany,
+    ManyToOne,
+    ManyToMany,
+}
+
+/// How a currency is labelled (documentation of `currencyDisplay`).
+#[derive(ToSchema)]
+#[schema(rename_all = "snake_case")]
+#[allow(dead_code)]
+pub enum CurrencyDisplayName {
+    Code,
+    Name,
+    Symbol,
+}
+
+/// A text validation rule (documentation of `validation`).
+#[derive(ToSchema)]
+#[schema(rename_all = "snake_case")]
+#[allow(dead_code)]
+pub enum ValidationName {
+    Email,
+    Url,
+}
+
+/// An integer id that may arrive as `7` or `7.0` (both are JSON Schema integers); other
+/// numbers cannot name an option and read as "no id".
+fn integral<'de, D: serde::Deserializer<'de>>(deserializer: D) -> Result<Option<i64>, D::Error> {
+    let number: Option<serde_json::Number> = Option::deserialize(deserializer)?;
+    Ok(number.and_then(|n| {
+        n.as_i64().or_else(|| n.as_f64().filter(|f| f.fract() == 0.0 && f.abs() < 9e15).map(|f| f as i64))
+    }))
+}
+
+impl From<OptionInput> for OptionSpec {
+    fn from(o: OptionInput) -> OptionSpec {
+        OptionSpec { id: o.id, value: o.value, color: o.color }
+    }
+}
+
+/// Body of `POST /v2/crm/objects/{slug}/attributes`. Fields that do not apply to the type are ignored.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct CreateAttribute {
+    /// The key is derived from it in snake_case (`_2`, `_3`… on collision).
+    #[schema(value_type = String, required = true, example = "Products", min_length = 1, max_length = 255, pattern = "\\S")]
+    pub label: Option<String>,
+    #[serde(rename = "type")]
+    #[schema(value_type = AttributeTypeName, required = true, example = "relation")]
+    pub kind: Option<String>,
+    pub is_required: Option<bool>,
+    pub is_archived: Option<bool>,
+    /// Required for text, number and phone_number.
+    pub is_unique: Option<bool>,
+    /// text: `email` and/or `url`.
+    #[schema(value_type = Option<Vec<ValidationName>>)]
+    pub validation: Option<Vec<String>>,
+    /// Required for select, multiselect and status.
+    #[schema(max_items = 500)]
+    pub options: Option<Vec<OptionInput>>,
+    /// Required for relation.
+    #[schema(value_type = Option<RelationTypeName>, example = "many_to_many")]
+    pub relation_type: Option<String>,
+    /// Required for relation.
+    #[schema(example = "products")]
+    pub related_object_slug: Option<String>,
+    /// Required for relation: label (and key source) of the inverse attribute on the related object.
+    #[schema(example = "Orders", min_length = 1, max_length = 255, pattern = "\\S")]
+    pub related_object_label: Option<String>,
+    /// Required for currency (ISO 4217).
+    #[schema(example = "EUR", pattern = "^[A-Z]{3}$")]
+    pub currency: Option<String>,
+    /// Required for currency.
+    #[schema(value_type = Option<CurrencyDisplayName>)]
+    pub currency_display: Option<String>,
+    /// Required for currency.
+    pub currency_decimal: Option<bool>,
+    /// Required for currency.
+    pub currency_grouping: Option<bool>,
+}
+
+impl From<CreateAttribute> for AttributeSpec {
+    fn from(b: CreateAttribute) -> AttributeSpec {
+        AttributeSpec {
+            label: b.label,
+            kind: b.kind,
+            is_required: b.is_required,
+            is_archived: b.is_archived,
+            is_unique: b.is_unique,
+            validation: b.validation,
+            options: b.options.map(|o| o.into_iter().map(OptionSpec::from).collect()),
+            relation_type: b.relation_type,
+            related_object_slug: b.related_object_slug,
+            related_object_label: b.related_object_label,
+            currency: b.currency,
+            currency_display: b.currency_display,
+            currency_decimal: b.currency_decimal,
+            currency_grouping: b.currency_grouping,
+        }
+    }
+}
+
+/// Body of `PATCH /v2/crm/objects/{slug}/attributes/{attributeKey}`: only the fields sent change.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct UpdateAttribute {
+    #[schema(min_length = 1, max_length = 255, pattern = "\\S")]
+    pub label: Option<String>,
+    pub is_required: Option<bool>,
+    /// Archived attributes disappear from records and refuse writes; their data is kept.
+    pub is_archived: Option<bool>,
+    /// select, multiselect, status: the complete new list. Options keep their id when sent with
+    /// it or with an unchanged value; record values of removed options read as null.
+    #[schema(min_items = 1, max_items = 500)]
+    pub options: Option<Vec<OptionInput>>,
+    /// relation: also becomes the label of the inverse attribute.
+    #[schema(min_length = 1, max_length = 255, pattern = "\\S")]
+    pub related_object_label: Option<String>,
+    #[schema(value_type = Option<CurrencyDisplayName>)]
+    pub currency_display: Option<String>,
+    pub currency_decimal: Option<bool>,
+    pub currency_grouping: Option<bool>,
+    /// Immutable: sending it is a 400 (so it is not part of the documented body).
+    #[serde(rename = "type")]
+    #[schema(ignore)]
+    pub kind: Option<Value>,
+    /// Immutable: sending it is a 400 (so it is not part of the documented body).
+    #[schema(ignore)]
+    pub key: Option<Value>,
+    /// Immutable: sending it is a 400 (so it is not part of the documented body).
+    #[schema(ignore)]
+    pub is_unique: Option<Value>,
+    /// Immutable: sending it is a 400 (so it is not part of the documented body).
+    #[schema(ignore)]
+    pub validation: Option<Value>,
+    /// Immutable: sending it is a 400 (so it is not part of the documented body).
+    #[schema(ignore)]
+    pub relation_type: Option<Value>,
+    /// Immutable: sending it is a 400 (so it is not part of the documented body).
+    #[schema(ignore)]
+    pub related_object_slug: Option<Value>,
+    /// Immutable: sending it is a 400 (so it is not part of the documented body).
+    #[schema(ignore)]
+    pub currency: Option<Value>,
+}
