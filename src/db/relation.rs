@@ -49,7 +49,8 @@ pub struct Applied {
 
 /// What happened.
 pub enum Outcome {
-    Applied(Applied),
+    /// Applied now; with an Idempotency-Key, also the response that was stored for replays.
+    Applied(Applied, Option<StoredResponse>),
     /// The same key and request succeeded before: its response.
     Replay(StoredResponse),
 }
@@ -86,7 +87,7 @@ pub async fn apply(
     loop {
         attempt += 1;
         let result = match request.idempotency {
-            None => call(pool, request).await.map(Outcome::Applied),
+            None => call(pool, request).await.map(|applied| Outcome::Applied(applied, None)),
             Some(key) => with_key(pool, request, key, respond).await,
         };
         match result {
@@ -159,9 +160,9 @@ async fn with_key(
     let mut tx = pool.begin().await?;
     let outcome = keyed_steps(&mut tx, request, (key, fingerprint), respond).await;
     match outcome {
-        Ok(Outcome::Applied(applied)) => {
+        Ok(applied @ Outcome::Applied(..)) => {
             tx.commit().await?;
-            Ok(Outcome::Applied(applied))
+            Ok(applied)
         }
         other => {
             tx.rollback().await?;
@@ -187,8 +188,9 @@ async fn keyed_steps(
         };
     }
     let applied = call(&mut *tx, request).await?;
-    idempotency::store(tx, org, key, &respond(&applied)).await?;
-    Ok(Outcome::Applied(applied))
+    let response = respond(&applied);
+    idempotency::store(tx, org, key, &response).await?;
+    Ok(Outcome::Applied(applied, Some(response)))
 }
 
 #[derive(sqlx::FromRow)]

@@ -137,10 +137,11 @@ pub async fn update_relation(
     };
     let respond = |applied: &Applied| stored(&object, attribute, applied, fingerprint);
     match relation::apply(&state.pool, &request, &respond).await {
-        Ok(Outcome::Applied(applied)) => {
+        Ok(Outcome::Applied(applied, stored_now)) => {
             metrics::counter!("relation_links_added_total").increment(applied.diff.added.len() as u64);
             metrics::counter!("relation_links_removed_total").increment(applied.diff.removed.len() as u64);
-            Ok(reply(&stored(&object, attribute, &applied, fingerprint), false, conditions.minimal()))
+            let response = stored_now.unwrap_or_else(|| stored(&object, attribute, &applied, fingerprint));
+            Ok(reply(&response, false, conditions.minimal()))
         }
         Ok(Outcome::Replay(stored)) => Ok(reply(&stored, true, false)),
         Err(e) => Err(error(e, &slug, record_id)),
