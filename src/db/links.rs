@@ -145,8 +145,9 @@ pub async fn unlinkable(
     let found: Vec<(Uuid, bool)> = match (&attr.relation, attr.kind) {
         (Some(relation), _) => {
             sqlx::query_as(
+                // By primary key; see `records` for why the object is compared this way.
                 "select record_id, true from crm_records
-             where organization_id = $1 and object_id = $2 and record_id = any($3)",
+                 where organization_id = $1 and record_id = any($3) and object_id is not distinct from $2",
             )
             .bind(organization_id)
             .bind(relation.related_object_id)

@@ -85,19 +85,6 @@ pub async fn lock(
     .await
 }
 
-/// Bumps the version and `updatedAt` of a record whose links changed.
-pub async fn touch(conn: &mut PgConnection, org: Uuid, record_id: Uuid) -> Result<RecordRow, sqlx::Error> {
-    sqlx::query_as(
-        "update crm_records set version = version + 1, updated_at = now()
-         where organization_id = $1 and record_id = $2
-         returning record_id, \"values\", version, created_at, updated_at",
-    )
-    .bind(org)
-    .bind(record_id)
-    .fetch_one(conn)
-    .await
-}
-
 /// One page of records, newest first, and the total.
 pub async fn list(
     pool: &PgPool,

@@ -112,11 +112,6 @@ impl EmbeddedPg {
         format!("{}/{database}", self.server)
     }
 
-    /// Whether this process started the cluster (and so will stop it).
-    pub fn is_owner(&self) -> bool {
-        self.owned.is_some()
-    }
-
     /// Stops the cluster if we started it, once other crm-api processes using it (a CLI command
     /// run while `serve` was up) have finished, or after 10 seconds; waits for the shutdown.
     pub async fn stop(self) {

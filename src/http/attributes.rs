@@ -41,8 +41,6 @@ pub struct AttributeEnvelope {
     responses(
         (status = 201, description = "Created.", body = AttributeEnvelope),
         (status = 400, description = "Missing type-specific fields, bad values, unknown related object.", body = ErrorBody),
-        (status = 401, description = "Missing or invalid token.", body = ErrorBody),
-        (status = 403, description = "The token lacks `crm:write`.", body = ErrorBody),
         (status = 404, description = "No such object.", body = ErrorBody),
     ))]
 pub async fn create_attribute(
@@ -94,7 +92,6 @@ async fn attribute_response(
     responses(
         (status = 200, description = "The updated attribute.", body = AttributeEnvelope),
         (status = 400, description = "Immutable or inapplicable fields, bad values.", body = ErrorBody),
-        (status = 401, description = "Missing or invalid token.", body = ErrorBody),
         (status = 403, description = "A standard attribute, or the token lacks `crm:write`.", body = ErrorBody),
         (status = 404, description = "No such object or attribute.", body = ErrorBody),
         (status = 409, description = "The options were changed concurrently; retry.", body = ErrorBody),

@@ -78,8 +78,6 @@ pub struct MemberList {
     responses(
         (status = 200, description = "One page of members.", body = MemberList),
         (status = 400, description = "`per_page` or `page` out of range.", body = ErrorBody),
-        (status = 401, description = "Missing or invalid token.", body = ErrorBody),
-        (status = 403, description = "The token lacks `users:read`.", body = ErrorBody),
         (status = 503, description = "The database is unavailable.", body = ErrorBody),
     ))]
 pub async fn list_members(

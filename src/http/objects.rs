@@ -45,8 +45,6 @@ fn envelope(status: StatusCode, object: ObjectDto) -> (StatusCode, axum::Json<Ob
     security(("bearer" = ["crm:read"])),
     responses(
         (status = 200, description = "The objects.", body = ObjectList),
-        (status = 401, description = "Missing or invalid token.", body = ErrorBody),
-        (status = 403, description = "The token lacks `crm:read`.", body = ErrorBody),
     ))]
 pub async fn list_objects(
     caller: Caller<CrmRead>,
@@ -83,8 +81,6 @@ pub struct CreateObject {
     responses(
         (status = 201, description = "Created.", body = ObjectEnvelope),
         (status = 400, description = "Invalid or reserved slug, missing or too long names.", body = ErrorBody),
-        (status = 401, description = "Missing or invalid token.", body = ErrorBody),
-        (status = 403, description = "The token lacks `crm:write`.", body = ErrorBody),
         (status = 409, description = "An object with this slug exists.", body = ErrorBody),
     ))]
 pub async fn create_object(
@@ -146,8 +142,6 @@ fn name_field(raw: &Option<String>, pointer: &str, problems: &mut Vec<Problem>) 
     security(("bearer" = ["crm:read"])),
     responses(
         (status = 200, description = "The object.", body = ObjectEnvelope),
-        (status = 401, description = "Missing or invalid token.", body = ErrorBody),
-        (status = 403, description = "The token lacks `crm:read`.", body = ErrorBody),
         (status = 404, description = "No such object in this organization.", body = ErrorBody),
     ))]
 pub async fn get_object(
@@ -180,7 +174,6 @@ pub struct UpdateObject {
     responses(
         (status = 200, description = "The renamed object.", body = ObjectEnvelope),
         (status = 400, description = "Blank or too long names, or unknown fields.", body = ErrorBody),
-        (status = 401, description = "Missing or invalid token.", body = ErrorBody),
         (status = 403, description = "A standard object, or the token lacks `crm:write`.", body = ErrorBody),
         (status = 404, description = "No such object.", body = ErrorBody),
     ))]

@@ -1,6 +1,7 @@
 //! Responses and headers every operation shares, added to the document in one place so no
-//! operation can forget them: `x-request-id` on every response, 503 with `Retry-After` where the
-//! database is involved, 413/415 where a body is read, and the generic 500.
+//! operation can forget them: `x-request-id` on every response, 401/403/429 where a token is
+//! required, 503 with `Retry-After` where the database is involved, 413/415 where a body is read,
+//! and the generic 500.
 
 use utoipa::Modify;
 use utoipa::openapi::path::Operation;
@@ -25,6 +26,8 @@ fn complete(operation: &mut Operation, uses_database: bool) {
     let reads_body = operation.request_body.is_some();
     let authenticated = operation.security.is_some();
     let shared = [
+        (authenticated, "401", "Missing, invalid or revoked token (`WWW-Authenticate: Bearer`)."),
+        (authenticated, "403", "The token lacks the scope this operation requires (see its security requirement)."),
         (
             authenticated,
             "429",

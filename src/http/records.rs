@@ -74,8 +74,6 @@ async fn respond(
     responses(
         (status = 200, description = "One page of records.", body = RecordList),
         (status = 400, description = "`count` or `page` out of range.", body = ErrorBody),
-        (status = 401, description = "Missing or invalid token.", body = ErrorBody),
-        (status = 403, description = "The token lacks `crm:read`.", body = ErrorBody),
         (status = 404, description = "No such object.", body = ErrorBody),
     ))]
 pub async fn list_records(
@@ -109,8 +107,6 @@ pub async fn list_records(
     responses(
         (status = 201, description = "Created.", body = RecordEnvelope, headers(("ETag" = String, description = "The record version."))),
         (status = 400, description = "Invalid values, unknown keys, missing required values, unique violations, unknown link targets.", body = ErrorBody),
-        (status = 401, description = "Missing or invalid token.", body = ErrorBody),
-        (status = 403, description = "The token lacks `crm:write`.", body = ErrorBody),
         (status = 404, description = "No such object.", body = ErrorBody),
         (status = 409, description = "A relation's cardinality would be exceeded.", body = ErrorBody),
     ))]
@@ -154,8 +150,6 @@ pub struct AssertQuery {
         (status = 200, description = "Updated the matching record.", body = RecordEnvelope),
         (status = 201, description = "Created a record.", body = RecordEnvelope),
         (status = 400, description = "Missing or unknown matchingAttribute, no matching value in the body, invalid values.", body = ErrorBody),
-        (status = 401, description = "Missing or invalid token.", body = ErrorBody),
-        (status = 403, description = "The token lacks `crm:write`.", body = ErrorBody),
         (status = 404, description = "No such object.", body = ErrorBody),
         (status = 409, description = "A relation's cardinality would be exceeded.", body = ErrorBody),
     ))]
@@ -218,8 +212,6 @@ fn matching_attribute<'a>(
     security(("bearer" = ["crm:read"])),
     responses(
         (status = 200, description = "The record.", body = RecordEnvelope, headers(("ETag" = String, description = "The record version."))),
-        (status = 401, description = "Missing or invalid token.", body = ErrorBody),
-        (status = 403, description = "The token lacks `crm:read`.", body = ErrorBody),
         (status = 404, description = "No such object or record.", body = ErrorBody),
     ))]
 pub async fn get_record(
@@ -258,8 +250,6 @@ fn not_found(slug: &str, record_id: Uuid) -> ApiError {
     responses(
         (status = 200, description = "The updated record.", body = RecordEnvelope, headers(("ETag" = String, description = "The record version."))),
         (status = 400, description = "Invalid values, unknown keys, unique violations, unknown link targets.", body = ErrorBody),
-        (status = 401, description = "Missing or invalid token.", body = ErrorBody),
-        (status = 403, description = "The token lacks `crm:write`.", body = ErrorBody),
         (status = 404, description = "No such object or record.", body = ErrorBody),
         (status = 409, description = "A relation's cardinality would be exceeded.", body = ErrorBody),
     ))]
@@ -291,8 +281,6 @@ pub async fn patch_record(
     security(("bearer" = ["crm:write"])),
     responses(
         (status = 200, description = "Deleted.", body = MessageEnvelope),
-        (status = 401, description = "Missing or invalid token.", body = ErrorBody),
-        (status = 403, description = "The token lacks `crm:write`.", body = ErrorBody),
         (status = 404, description = "No such object or record.", body = ErrorBody),
     ))]
 pub async fn delete_record(

@@ -92,8 +92,6 @@ pub struct RelationResponse {
             ("Idempotency-Replayed" = String, description = "`true` when this is the stored response of an earlier request with the same Idempotency-Key."),
         )),
         (status = 400, description = "Both lists empty, an ID in both lists, more than 1,000 IDs, non-UUIDs, unknown or archived attribute, a non-relation attribute, or `add` IDs that are not records of the related object / active members (each listed with pointer `/add/<i>`).", body = ErrorBody),
-        (status = 401, description = "Missing or invalid token.", body = ErrorBody),
-        (status = 403, description = "The token lacks `crm:write`.", body = ErrorBody),
         (status = 404, description = "No such object or record.", body = ErrorBody),
         (status = 409, description = "The relation's cardinality would be exceeded (names the links in the way), or a request with the same Idempotency-Key is in flight.", body = ErrorBody),
         (status = 412, description = "If-Match does not match the record's ETag; nothing written.", body = ErrorBody),
@@ -124,7 +122,9 @@ pub async fn update_relation(
             false => return Err(ApiError::NotFound(format!("No record {record_id} in '{slug}'."))),
         },
     };
-    let fingerprint = change.fingerprint(&format!("{slug}/{record_id}"));
+    // Only a keyed request needs its fingerprint (a hash over every ID).
+    let idempotency = conditions.idempotency_key().map(|key| (key, change.fingerprint(&format!("{slug}/{record_id}"))));
+    let fingerprint = idempotency.map(|(_, f)| f).unwrap_or_default();
     let request = RelationRequest {
         organization_id: org,
         object: &object,
@@ -132,7 +132,7 @@ pub async fn update_relation(
         attribute,
         change: &change,
         accepted_versions: conditions.accepted_versions(),
-        idempotency: conditions.idempotency_key().map(|key| (key, fingerprint)),
+        idempotency,
         with_record: !conditions.minimal(),
     };
     let respond = |applied: &Applied| stored(&object, attribute, applied, fingerprint);

@@ -75,11 +75,6 @@ impl RelationHeaders {
         Some(tags.iter().filter_map(|t| t.strip_prefix('"')?.strip_suffix('"')?.parse().ok()).collect())
     }
 
-    /// Whether `If-Match` accepts this version (RFC 9110's strong comparison: weak tags never match).
-    pub fn matches(&self, version: i64) -> bool {
-        self.accepted_versions().is_none_or(|accepted| accepted.contains(&version))
-    }
-
     /// The Idempotency-Key, if sent.
     pub fn idempotency_key(&self) -> Option<&str> {
         self.idempotency_key.as_deref()
@@ -107,13 +102,14 @@ mod tests {
 
     #[test]
     fn if_match_uses_strong_comparison() {
-        let h = RelationHeaders::parse(&headers(&[("if-match", "\"3\", \"4\"")])).unwrap();
-        assert!(h.matches(3) && h.matches(4) && !h.matches(5));
-        let weak = RelationHeaders::parse(&headers(&[("if-match", "W/\"3\"")])).unwrap();
-        assert!(!weak.matches(3));
-        let any = RelationHeaders::parse(&headers(&[("if-match", "*")])).unwrap();
-        assert!(any.matches(99));
-        assert!(RelationHeaders::parse(&HeaderMap::new()).unwrap().matches(1));
+        let accepted = |value: Option<&str>| {
+            let map = value.map(|v| headers(&[("if-match", v)])).unwrap_or_default();
+            RelationHeaders::parse(&map).unwrap().accepted_versions()
+        };
+        assert_eq!(accepted(Some("\"3\", \"4\"")), Some(vec![3, 4]), "3 and 4 match, 5 does not");
+        assert_eq!(accepted(Some("W/\"3\"")), Some(vec![]), "a weak tag matches nothing");
+        assert_eq!(accepted(Some("*")), None, "any version");
+        assert_eq!(accepted(None), None, "no condition");
     }
 
     #[test]

@@ -40,4 +40,14 @@ async fn openapi_json_documents_every_route() {
         assert!(paths.contains_key(path), "{path} missing");
     }
     assert_eq!(response.body["components"]["securitySchemes"]["bearer"]["scheme"], "bearer");
+    for (path, item) in paths {
+        for (method, operation) in item.as_object().unwrap() {
+            let responses = operation["responses"].as_object().unwrap();
+            let required: &[&str] =
+                if operation.get("security").is_some() { &["401", "403", "429", "500"] } else { &["500"] };
+            for status in required {
+                assert!(responses.contains_key(*status), "{method} {path} does not document {status}");
+            }
+        }
+    }
 }
