@@ -19,6 +19,8 @@ use super::schema::AttributeDef;
 pub const MAX_TEXT_CHARS: usize = 255;
 /// Longest phone number as sent, in characters.
 pub const MAX_PHONE_CHARS: usize = 32;
+/// Largest magnitude of a number or currency value.
+pub const MAX_NUMBER: f64 = 1e300;
 /// Most IDs one relation or user value (or relation-endpoint list) may hold.
 pub const MAX_LINKS: usize = 1000;
 
@@ -76,13 +78,14 @@ pub fn parse_links(raw: &Value) -> Result<Vec<Uuid>, Vec<ValueError>> {
     parse_ids(items)
 }
 
-/// Parses UUID strings in any case; reports each bad entry by index; duplicates collapse.
+/// Parses hyphenated UUID strings in any case; reports each bad entry by index; duplicates collapse.
 pub fn parse_ids(items: &[Value]) -> Result<Vec<Uuid>, Vec<ValueError>> {
     let mut ids = Vec::with_capacity(items.len());
     let mut seen = HashSet::with_capacity(items.len());
     let mut errors = Vec::new();
     for (i, item) in items.iter().enumerate() {
-        match item.as_str().and_then(|s| Uuid::try_parse(s).ok()) {
+        // Only the hyphenated form (any case): the documented format, one spelling per ID.
+        match item.as_str().filter(|s| s.len() == 36).and_then(|s| Uuid::try_parse(s).ok()) {
             Some(id) => {
                 if seen.insert(id) {
                     ids.push(id);
@@ -158,6 +161,10 @@ fn number(raw: &Value) -> Result<Value, ValueError> {
         return Ok(Value::Number(n.clone()));
     }
     let f = n.as_f64().filter(|f| f.is_finite()).ok_or_else(|| err("invalid_value", "expected a finite number"))?;
+    if f.abs() > MAX_NUMBER {
+        // Near f64::MAX, PostgreSQL's exact numeric text no longer reads back as a finite double.
+        return Err(err("out_of_range", "numbers must be between -1e300 and 1e300"));
+    }
     const EXACT: f64 = 9_007_199_254_740_992.0;
     if f.fract() == 0.0 && f.abs() <= EXACT { Ok(Value::from(f as i64)) } else { Ok(Value::from(f)) }
 }
@@ -192,19 +199,30 @@ fn datetime(raw: &Value) -> Result<Value, ValueError> {
 }
 
 fn option_ref(attr: &AttributeDef, raw: &Value) -> Result<i64, ValueError> {
-    let id = raw.get("id").ok_or_else(|| err("invalid_type", "expected an object {\"id\": <option id>}"))?;
-    let id = match id {
-        Value::Number(n) => n.as_i64(),
-        Value::String(s) => s.trim().parse().ok(),
-        _ => None,
+    let fields = raw.as_object().ok_or_else(|| err("invalid_type", "expected an object {\"id\": <option id>}"))?;
+    if let Some(other) = fields.keys().find(|k| *k != "id") {
+        return Err(err("unknown_field", format!("an option reference has only 'id', got '{other}'")));
     }
-    .ok_or_else(|| err("invalid_type", "the option id must be an integer"))?;
+    let id = fields.get("id").ok_or_else(|| err("invalid_type", "expected an object {\"id\": <option id>}"))?;
+    let id = option_id(id).ok_or_else(|| err("invalid_type", "the option id must be an integer"))?;
     match attr.option(id) {
         Some(_) => Ok(id),
         None => {
             let valid: Vec<String> = attr.options.iter().map(|o| o.id.to_string()).collect();
             Err(err("unknown_option", format!("no option with id {id}; valid ids: {}", valid.join(", "))))
         }
+    }
+}
+
+/// An option id as JSON Schema sees integers (`7` or `7.0`), or as its decimal string (`"7"`,
+/// exactly as the server writes it).
+pub fn option_id(raw: &Value) -> Option<i64> {
+    match raw {
+        Value::Number(n) => {
+            n.as_i64().or_else(|| n.as_f64().filter(|f| f.fract() == 0.0 && f.abs() < 9e15).map(|f| f as i64))
+        }
+        Value::String(s) => s.parse::<i64>().ok().filter(|id| id.to_string() == *s),
+        _ => None,
     }
 }
 

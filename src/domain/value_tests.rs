@@ -84,7 +84,10 @@ fn invalid_values_are_refused_with_a_code() {
         (T::Select, json!(1), "invalid_type"),
         (T::Select, json!({"id": 9}), "unknown_option"),
         (T::Select, json!({"id": "abc"}), "invalid_type"),
-        (T::Status, json!({"value": "Lead"}), "invalid_type"),
+        (T::Status, json!({"value": "Lead"}), "unknown_field"),
+        (T::Status, json!({}), "invalid_type"),
+        (T::Select, json!({"id": " 1"}), "invalid_type"),
+        (T::Select, json!({"id": "01"}), "invalid_type"),
         (T::Multiselect, json!({"id": 1}), "invalid_type"),
         (T::Multiselect, json!([{"id": 1}, {"id": 7}]), "unknown_option"),
         (T::Relation, json!("not-an-array"), "invalid_type"),
@@ -113,6 +116,14 @@ fn link_values_parse_uuids_in_any_case_and_collapse_duplicates() {
     assert_eq!(parse_links(&json!([id.to_string(), upper])).unwrap(), vec![id]);
     assert!(parse_links(&json!([])).unwrap().is_empty());
     assert!(parse_links(&Value::Null).unwrap().is_empty());
+}
+
+#[test]
+fn link_values_take_only_the_hyphenated_form() {
+    let id = uuid::Uuid::new_v4();
+    for other in [id.simple().to_string(), id.braced().to_string(), id.urn().to_string()] {
+        assert!(parse_links(&json!([other])).is_err(), "{other}");
+    }
 }
 
 #[test]
@@ -145,4 +156,11 @@ fn unique_text_is_stable_for_numbers() {
     assert_eq!(unique_text(&ok(T::Number, json!(1.0))), unique_text(&ok(T::Number, json!(1))));
     assert_eq!(unique_text(&json!("a")), Some("a".into()));
     assert_eq!(unique_text(&Value::Null), None);
+}
+
+#[test]
+fn numbers_stay_within_what_reads_back_from_postgres() {
+    let price = AttributeDef::for_test(T::Number);
+    assert!(parse_scalar(&price, &json!(1e300)).is_ok());
+    assert_eq!(parse_scalar(&price, &json!(-1.7976931348623157e308)).unwrap_err().code, "out_of_range");
 }

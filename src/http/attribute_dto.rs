@@ -14,9 +14,14 @@ pub struct OptionInput {
     #[serde(default, deserialize_with = "integral")]
     #[schema(value_type = Option<i64>)]
     pub id: Option<i64>,
-    #[schema(example = "Lead", min_length = 1, max_length = 255, pattern = "\\S")]
+    #[schema(
+        example = "Lead",
+        min_length = 1,
+        max_length = 255,
+        pattern = "^[^\\u0000]*[^\\u0000\\t-\\r \\u0085\\u00a0\\u1680\\u2000-\\u200a\\u2028\\u2029\\u202f\\u205f\\u3000][^\\u0000]*$"
+    )]
     pub value: String,
-    #[schema(example = "warning", max_length = 32)]
+    #[schema(example = "warning", max_length = 32, pattern = "^[^\\u0000]*$")]
     pub color: Option<String>,
 }
 
@@ -70,13 +75,15 @@ pub enum ValidationName {
     Url,
 }
 
-/// An integer id that may arrive as `7` or `7.0` (both are JSON Schema integers); other
-/// numbers cannot name an option and read as "no id".
+/// An integer id (`7`, or `7.0`: both are JSON Schema integers, within int64); anything else
+/// is refused rather than read as "no id".
 fn integral<'de, D: serde::Deserializer<'de>>(deserializer: D) -> Result<Option<i64>, D::Error> {
-    let number: Option<serde_json::Number> = Option::deserialize(deserializer)?;
-    Ok(number.and_then(|n| {
-        n.as_i64().or_else(|| n.as_f64().filter(|f| f.fract() == 0.0 && f.abs() < 9e15).map(|f| f as i64))
-    }))
+    match Option::<serde_json::Number>::deserialize(deserializer)? {
+        None => Ok(None),
+        Some(n) => crate::domain::value::option_id(&Value::Number(n))
+            .map(Some)
+            .ok_or_else(|| serde::de::Error::custom("an option id must be an integer within int64")),
+    }
 }
 
 impl From<OptionInput> for OptionSpec {
@@ -90,7 +97,7 @@ impl From<OptionInput> for OptionSpec {
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct CreateAttribute {
     /// The key is derived from it in snake_case (`_2`, `_3`… on collision).
-    #[schema(value_type = String, required = true, example = "Products", min_length = 1, max_length = 255, pattern = "\\S")]
+    #[schema(value_type = String, required = true, example = "Products", min_length = 1, max_length = 255, pattern = "^[^\\u0000]*[^\\u0000\\t-\\r \\u0085\\u00a0\\u1680\\u2000-\\u200a\\u2028\\u2029\\u202f\\u205f\\u3000][^\\u0000]*$")]
     pub label: Option<String>,
     #[serde(rename = "type")]
     #[schema(value_type = AttributeTypeName, required = true, example = "relation")]
@@ -112,7 +119,12 @@ pub struct CreateAttribute {
     #[schema(example = "products")]
     pub related_object_slug: Option<String>,
     /// Required for relation: label (and key source) of the inverse attribute on the related object.
-    #[schema(example = "Orders", min_length = 1, max_length = 255, pattern = "\\S")]
+    #[schema(
+        example = "Orders",
+        min_length = 1,
+        max_length = 255,
+        pattern = "^[^\\u0000]*[^\\u0000\\t-\\r \\u0085\\u00a0\\u1680\\u2000-\\u200a\\u2028\\u2029\\u202f\\u205f\\u3000][^\\u0000]*$"
+    )]
     pub related_object_label: Option<String>,
     /// Required for currency (ISO 4217).
     #[schema(example = "EUR", pattern = "^[A-Z]{3}$")]
@@ -151,7 +163,11 @@ impl From<CreateAttribute> for AttributeSpec {
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct UpdateAttribute {
-    #[schema(min_length = 1, max_length = 255, pattern = "\\S")]
+    #[schema(
+        min_length = 1,
+        max_length = 255,
+        pattern = "^[^\\u0000]*[^\\u0000\\t-\\r \\u0085\\u00a0\\u1680\\u2000-\\u200a\\u2028\\u2029\\u202f\\u205f\\u3000][^\\u0000]*$"
+    )]
     pub label: Option<String>,
     pub is_required: Option<bool>,
     /// Archived attributes disappear from records and refuse writes; their data is kept.
@@ -161,7 +177,11 @@ pub struct UpdateAttribute {
     #[schema(min_items = 1, max_items = 500)]
     pub options: Option<Vec<OptionInput>>,
     /// relation: also becomes the label of the inverse attribute.
-    #[schema(min_length = 1, max_length = 255, pattern = "\\S")]
+    #[schema(
+        min_length = 1,
+        max_length = 255,
+        pattern = "^[^\\u0000]*[^\\u0000\\t-\\r \\u0085\\u00a0\\u1680\\u2000-\\u200a\\u2028\\u2029\\u202f\\u205f\\u3000][^\\u0000]*$"
+    )]
     pub related_object_label: Option<String>,
     #[schema(value_type = Option<CurrencyDisplayName>)]
     pub currency_display: Option<String>,
@@ -189,4 +209,50 @@ pub struct UpdateAttribute {
     /// Immutable: sending it is a 400 (so it is not part of the documented body).
     #[schema(ignore)]
     pub currency: Option<Value>,
+}
+
+/// States in the document which fields each attribute type requires (what `new_attribute`
+/// checks), as one alternative per group of types.
+pub struct TypeSpecificFields;
+
+impl utoipa::Modify for TypeSpecificFields {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        use utoipa::openapi::RefOr;
+        use utoipa::openapi::schema::{AllOfBuilder, ArrayBuilder, ObjectBuilder, OneOfBuilder, Schema, Type};
+        let Some(schemas) = openapi.components.as_mut().map(|c| &mut c.schemas) else { return };
+        let Some(base) = schemas.get("CreateAttribute").cloned() else { return };
+        let string = || Schema::from(ObjectBuilder::new().schema_type(Type::String));
+        let flag = || Schema::from(ObjectBuilder::new().schema_type(Type::Boolean));
+        let group = |types: &[&str], fields: Vec<(&str, Schema)>| {
+            let kind = ObjectBuilder::new().schema_type(Type::String).enum_values(Some(types.iter().copied()));
+            let mut group = ObjectBuilder::new().property("type", kind);
+            for (name, schema) in fields {
+                group = group.property(name, schema).required(name);
+            }
+            group
+        };
+        let options = Schema::from(ArrayBuilder::new().items(ObjectBuilder::new()).min_items(Some(1)));
+        let alternatives = OneOfBuilder::new()
+            .item(group(&["text", "number", "phone_number"], vec![("isUnique", flag())]))
+            .item(group(&["select", "multiselect", "status"], vec![("options", options)]))
+            .item(group(
+                &["relation"],
+                vec![("relationType", string()), ("relatedObjectSlug", string()), ("relatedObjectLabel", string())],
+            ))
+            .item(group(
+                &["currency"],
+                vec![
+                    ("currency", string()),
+                    ("currencyDisplay", string()),
+                    ("currencyDecimal", flag()),
+                    ("currencyGrouping", flag()),
+                ],
+            ))
+            .item(group(&["date", "datetime", "checkbox", "rating", "user"], vec![]));
+        let combined = AllOfBuilder::new().item(base).item(alternatives).description(Some(
+            "Type-specific fields are required per type (see the alternatives); fields that do not apply to the \
+             type are ignored but must be well-formed.",
+        ));
+        schemas.insert("CreateAttribute".into(), RefOr::T(combined.into()));
+    }
 }

@@ -22,6 +22,8 @@ pub mod relation_headers;
 pub mod schema_dto;
 pub mod state;
 pub mod timestamp;
+pub mod value_schema;
+pub mod workspace_doc;
 
 use utoipa::OpenApi;
 use utoipa_axum::router::OpenApiRouter;
@@ -44,6 +46,7 @@ pub fn api_router() -> OpenApiRouter<AppState> {
         .routes(routes!(records::list_records, records::create_record, records::assert_record))
         .routes(routes!(records::get_record, records::patch_record, records::delete_record))
         .routes(routes!(relation::update_relation))
+        .routes(routes!(workspace_doc::workspace_openapi))
 }
 
 /// The generated OpenAPI document.
@@ -55,6 +58,7 @@ fn split() -> (axum::Router<AppState>, utoipa::openapi::OpenApi) {
     let (routes, mut spec) = api_router().split_for_parts();
     utoipa::Modify::modify(&openapi_common::CommonResponses, &mut spec);
     utoipa::Modify::modify(&openapi_common::RelationsAndLinks, &mut spec);
+    utoipa::Modify::modify(&attribute_dto::TypeSpecificFields, &mut spec);
     (routes, spec)
 }
 

@@ -63,9 +63,9 @@ pub struct CreateObject {
     /// Reserved: people, companies, objects.
     #[schema(value_type = String, required = true, example = "products", min_length = 3, max_length = 60, pattern = "^(?!(people|companies|objects)$)[a-z][a-z0-9_-]{2,59}$")]
     pub slug: Option<String>,
-    #[schema(value_type = String, required = true, example = "Product", min_length = 1, max_length = 255, pattern = "\\S")]
+    #[schema(value_type = String, required = true, example = "Product", min_length = 1, max_length = 255, pattern = "^[^\\u0000]*[^\\u0000\\t-\\r \\u0085\\u00a0\\u1680\\u2000-\\u200a\\u2028\\u2029\\u202f\\u205f\\u3000][^\\u0000]*$")]
     pub singular_name: Option<String>,
-    #[schema(value_type = String, required = true, example = "Products", min_length = 1, max_length = 255, pattern = "\\S")]
+    #[schema(value_type = String, required = true, example = "Products", min_length = 1, max_length = 255, pattern = "^[^\\u0000]*[^\\u0000\\t-\\r \\u0085\\u00a0\\u1680\\u2000-\\u200a\\u2028\\u2029\\u202f\\u205f\\u3000][^\\u0000]*$")]
     pub plural_name: Option<String>,
     /// Defaults to true.
     pub is_active: Option<bool>,
@@ -157,9 +157,19 @@ pub async fn get_object(
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct UpdateObject {
-    #[schema(example = "Item", min_length = 1, max_length = 255, pattern = "\\S")]
+    #[schema(
+        example = "Item",
+        min_length = 1,
+        max_length = 255,
+        pattern = "^[^\\u0000]*[^\\u0000\\t-\\r \\u0085\\u00a0\\u1680\\u2000-\\u200a\\u2028\\u2029\\u202f\\u205f\\u3000][^\\u0000]*$"
+    )]
     pub singular_name: Option<String>,
-    #[schema(example = "Items", min_length = 1, max_length = 255, pattern = "\\S")]
+    #[schema(
+        example = "Items",
+        min_length = 1,
+        max_length = 255,
+        pattern = "^[^\\u0000]*[^\\u0000\\t-\\r \\u0085\\u00a0\\u1680\\u2000-\\u200a\\u2028\\u2029\\u202f\\u205f\\u3000][^\\u0000]*$"
+    )]
     pub plural_name: Option<String>,
 }
 

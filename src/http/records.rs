@@ -133,6 +133,7 @@ pub async fn create_record(
 #[serde(rename_all = "camelCase")]
 pub struct AssertQuery {
     /// Key of the attribute to match on, e.g. `sku`; the body must carry its value.
+    #[param(required = true, min_length = 1)]
     pub matching_attribute: Option<String>,
 }
 

@@ -29,7 +29,7 @@ use crate::domain::schema::{AttributeDef, ObjectDef};
 #[schema(example = json!({"attributeSlug": "products", "add": ["c1d2e3f4-a5b6-7890-cdef-123456789012", "a2b3c4d5-e6f7-8901-bcde-f12345678901"]}))]
 pub struct RelationRequestBody {
     /// Key of a `relation` or `user` attribute of the object.
-    #[schema(example = "products")]
+    #[schema(example = "products", min_length = 1)]
     pub attribute_slug: String,
     /// IDs to link: records of the related object, or members for `user` attributes.
     #[schema(max_items = 1000)]

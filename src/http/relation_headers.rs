@@ -17,15 +17,19 @@ pub struct RelationHeaderParams {
     /// The same key with the same request replays the first response for 24 hours (header
     /// `Idempotency-Replayed: true`); with another request it is a 422; while the first is in
     /// flight, a 409. Visible ASCII.
-    #[param(rename = "Idempotency-Key", min_length = 1, max_length = 255, pattern = "^[!-~]+$")]
-    idempotency_key: Option<String>,
+    #[param(rename = "Idempotency-Key", required = false, min_length = 1, max_length = 255, pattern = "^[!-~]+$")]
+    idempotency_key: String,
     /// An ETag from a previous response (or `*`); the change applies only if the record is still
     /// at that version (412 otherwise).
-    #[param(rename = "If-Match")]
-    if_match: Option<String>,
+    #[param(
+        rename = "If-Match",
+        required = false,
+        pattern = "^[ \\t]*(\\*|(W/)?\"[!#-~]*\"([ \\t]*,[ \\t]*(W/)?\"[!#-~]*\")*)[ \\t]*$"
+    )]
+    if_match: String,
     /// `return=minimal` leaves `record` out of the response (cheaper for large relations).
-    #[param(rename = "Prefer")]
-    prefer: Option<String>,
+    #[param(rename = "Prefer", required = false)]
+    prefer: String,
 }
 
 /// Parsed request conditions.
@@ -53,9 +57,15 @@ impl RelationHeaders {
                 None
             }
         };
-        let if_match = headers.get(header::IF_MATCH).map(|v| {
-            v.to_str().unwrap_or_default().split(',').map(|t| t.trim().to_owned()).filter(|t| !t.is_empty()).collect()
-        });
+        let if_match = match headers.get(header::IF_MATCH).map(|v| v.to_str().ok().and_then(entity_tags)) {
+            None => None,
+            Some(Some(tags)) => Some(tags),
+            Some(None) => {
+                let message = "If-Match must be `*` or a comma-separated list of entity tags such as `\"3\"`";
+                problems.push(Problem::new("If-Match", "invalid_header", message));
+                None
+            }
+        };
         let minimal = headers
             .get_all("prefer")
             .iter()
@@ -86,6 +96,33 @@ impl RelationHeaders {
     }
 }
 
+/// `*` or a list of entity tags (`"3"`, `W/"3"`; RFC 9110 §8.8.3), or `None` when malformed.
+/// Tags may contain commas, so the list is scanned, not split.
+fn entity_tags(value: &str) -> Option<Vec<String>> {
+    let ows = |s: &str| s.trim_start_matches([' ', '\t']).to_owned();
+    if value.trim_matches([' ', '\t']) == "*" {
+        return Some(vec!["*".to_owned()]);
+    }
+    let mut rest = ows(value);
+    let mut tags = Vec::new();
+    loop {
+        let weak = rest.starts_with("W/");
+        let body = if weak { &rest[2..] } else { &rest[..] };
+        let inner = body.strip_prefix('"')?;
+        let end = inner.find('"')?;
+        if !inner[..end].bytes().all(|b| b == 0x21 || (0x23..=0x7e).contains(&b)) {
+            return None;
+        }
+        tags.push(format!("{}\"{}\"", if weak { "W/" } else { "" }, &inner[..end]));
+        rest = ows(&inner[end + 1..]);
+        match rest.strip_prefix(',') {
+            Some(next) => rest = ows(next),
+            None if rest.is_empty() => return Some(tags),
+            None => return None,
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use axum::http::HeaderValue;
@@ -109,7 +146,16 @@ mod tests {
         assert_eq!(accepted(Some("\"3\", \"4\"")), Some(vec![3, 4]), "3 and 4 match, 5 does not");
         assert_eq!(accepted(Some("W/\"3\"")), Some(vec![]), "a weak tag matches nothing");
         assert_eq!(accepted(Some("*")), None, "any version");
+        assert_eq!(accepted(Some("\"x,y\" ,\t\"7\"")), Some(vec![7]), "commas inside a tag");
         assert_eq!(accepted(None), None, "no condition");
+    }
+
+    #[test]
+    fn malformed_if_match_is_refused() {
+        for bad in ["", "3", "\"3\", ", "*, \"3\"", "W/3", "\"a\"b\"", "\"a\" \"b\""] {
+            let problems = RelationHeaders::parse(&headers(&[("if-match", bad)])).unwrap_err();
+            assert_eq!(problems[0].pointer, "If-Match", "{bad:?}");
+        }
     }
 
     #[test]

@@ -18,3 +18,4 @@ mod records;
 mod relation;
 mod relation_guarantees;
 mod retries;
+mod workspace_doc;

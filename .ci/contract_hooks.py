@@ -1,0 +1,129 @@
+"""Schemathesis hooks for .ci/contract: make schema-valid requests also valid against the
+workspace's *data*, the way a real client's are.
+
+A document states shapes; a few rules of the API depend on stored data and cannot be in it:
+IDs to link must name existing records (or active members), `isUnique` values must be new,
+an Idempotency-Key names one logical request, `matchingAttribute` names a key the body
+carries, and no ID may be both added and removed. For positive (schema-valid) cases only, these
+hooks draw link IDs from the workspace, make unique values fresh, give each request its own
+idempotency key, pick the matching attribute the body carries, and keep `remove` apart from
+`add`. Negative cases are sent as generated. Everything else is exactly what schemathesis made,
+but for one generator defect: the coverage phase sends `If-Match: 0` as a *positive* value
+although the header's documented pattern refuses it; such a header is dropped from positive
+cases (If-Match is optional).
+"""
+
+import json
+import os
+import random
+import re
+import urllib.request
+import uuid
+
+import schemathesis
+
+BASE = os.environ["ST_BASE"]
+random = random.Random(0)
+TOKEN = os.environ["ST_TOKEN"]
+
+
+def _get(path):
+    request = urllib.request.Request(BASE + path, headers={"Authorization": f"Bearer {TOKEN}"})
+    with urllib.request.urlopen(request) as response:
+        return json.load(response)
+
+
+OBJECTS = {o["slug"]: o for o in _get("/v2/crm/objects")["collection"]}
+RECORDS = {slug: [r["id"] for r in _get(f"/v2/crm/{slug}?count=100")["collection"]] for slug in OBJECTS}
+MEMBERS = [m["uuid"] for m in _get("/v2/organizations/users?per_page=100")["collection"] if m.get("isActive", True)]
+
+
+# The If-Match pattern of the document (src/http/relation_headers.rs).
+IF_MATCH = re.compile(r'^[ \t]*(\*|(W/)?"[!#-~]*"([ \t]*,[ \t]*(W/)?"[!#-~]*")*)[ \t]*$')
+
+
+def _attributes(slug):
+    return {a["key"]: a for a in OBJECTS.get(slug, {}).get("attributes", [])}
+
+
+def _targets(attribute):
+    if attribute["type"] == "user":
+        return MEMBERS
+    return RECORDS.get(attribute.get("relatedObjectSlug"), [])
+
+
+def _linkable(ids, attribute):
+    targets = _targets(attribute)
+    if not isinstance(ids, list) or not ids:
+        return ids
+    if not targets:
+        return []
+    return [random.choice(targets) for _ in ids]
+
+
+def _fresh(attribute):
+    kind = attribute["type"]
+    if kind == "number":
+        return random.randint(1, 2**50)
+    if kind == "phone_number":
+        return "+" + "".join(random.choice("0123456789") for _ in range(14))
+    validation = attribute.get("validation") or []
+    if "email" in validation:
+        return f"{uuid.uuid4().hex}@example.com"
+    if "url" in validation:
+        return f"https://{uuid.uuid4().hex}.example/"
+    return uuid.uuid4().hex
+
+
+def _record_body(slug, body, keep=None):
+    for key, attribute in _attributes(slug).items():
+        if key not in body or body[key] is None:
+            continue
+        if attribute["type"] in ("relation", "user"):
+            body[key] = _linkable(body[key], attribute)
+        elif attribute.get("isUnique") and key != keep:
+            body[key] = _fresh(attribute)
+
+
+def _relation_body(slug, body):
+    attribute = _attributes(slug).get(body.get("attributeSlug"))
+    if attribute is None:
+        return
+    if isinstance(body.get("add"), list) and body["add"]:
+        body["add"] = _linkable(body["add"], attribute)
+    if isinstance(body.get("remove"), list) and isinstance(body.get("add"), list):
+        body["remove"] = [i for i in body["remove"] if i.lower() not in {a.lower() for a in body["add"]}]
+    if not body.get("add") and not body.get("remove"):
+        # Nothing to link to (the related object has no records): unlinking is always valid.
+        body["remove"] = [str(uuid.UUID(int=random.getrandbits(128)))]
+
+
+@schemathesis.hook
+def map_case(context, case):
+    meta = case.meta
+    if meta is None or not meta.generation.mode.is_positive:
+        return case
+    parts = case.operation.path.strip("/").split("/")
+    if len(parts) < 3 or parts[:2] != ["v2", "crm"] or parts[2] == "objects" or parts[2] not in OBJECTS:
+        return case
+    slug = parts[2]
+    if case.headers and not IF_MATCH.match(case.headers.get("If-Match", "*")):
+        del case.headers["If-Match"]
+    if case.headers and "Idempotency-Key" in case.headers:
+        case.headers["Idempotency-Key"] = uuid.uuid4().hex
+    if not isinstance(case.body, dict):
+        return case
+    method = case.operation.method.lower()
+    if parts[-1] == "relation":
+        _relation_body(slug, case.body)
+    elif method == "put":
+        attributes = _attributes(slug)
+        carried = [k for k, v in case.body.items() if v is not None and k in attributes]
+        matchable = [k for k in carried if attributes[k]["type"] not in ("relation", "user", "multiselect")]
+        if matchable:
+            case.query = dict(case.query or {}, matchingAttribute=matchable[0])
+        _record_body(slug, case.body, keep=(case.query or {}).get("matchingAttribute"))
+    elif method in ("post", "patch"):
+        _record_body(slug, case.body)
+    return case
+

@@ -1,0 +1,202 @@
+//! `GET /v2/openapi.json`: the OpenAPI document of the caller's workspace.
+//!
+//! The static document at `/openapi.json` cannot say which keys a record of `orders` takes:
+//! that is data. This one can. It is the static document with the templated record paths
+//! (`/v2/crm/{objectSlug}…`) replaced by one set per object, each with the exact JSON Schema of
+//! that object's record bodies and relation changes, so typed clients and fuzzers see precisely
+//! what the server accepts.
+
+use std::sync::{Arc, OnceLock};
+
+use axum::extract::State;
+use serde_json::{Value, json};
+
+use super::auth::{Caller, CrmRead};
+use super::error::ApiError;
+use super::state::AppState;
+use super::value_schema::{self, Write};
+use crate::domain::attribute::AttributeType;
+use crate::domain::schema::{AttributeDef, ObjectDef};
+use crate::domain::value::MAX_LINKS;
+
+const RECORDS: &str = "/v2/crm/{objectSlug}";
+const RECORD: &str = "/v2/crm/{objectSlug}/{recordId}";
+const RELATION: &str = "/v2/crm/{objectSlug}/{recordId}/relation";
+
+/// The workspace's OpenAPI document
+///
+/// The API as it applies to this workspace: every operation of `/openapi.json`, with the record
+/// paths spelled out per object (`/v2/crm/orders`, `/v2/crm/orders/{recordId}`, …) and each
+/// object's record and relation bodies as exact JSON Schemas: its attribute keys and their value
+/// types, required attributes, option ids, which attributes the relation endpoint takes. Generate a
+/// typed client from it; fetch it again after changing objects or attributes. Requires `crm:read`.
+#[utoipa::path(get, path = "/v2/openapi.json", tag = "objects",
+    security(("bearer" = ["crm:read"])),
+    responses(
+        (status = 200, description = "An OpenAPI 3.1 document.", body = Object),
+    ))]
+pub async fn workspace_openapi(
+    caller: Caller<CrmRead>,
+    State(state): State<AppState>,
+) -> Result<axum::Json<Value>, ApiError> {
+    let schema = state.cache.schema(&state.pool, caller.organization_id).await?;
+    Ok(axum::Json(document(base(), &schema)))
+}
+
+/// The static document as JSON, built once.
+fn base() -> &'static Value {
+    static BASE: OnceLock<Value> = OnceLock::new();
+    BASE.get_or_init(|| serde_json::to_value(super::openapi_document()).expect("the document serializes"))
+}
+
+/// `base` specialized to `objects`.
+pub fn document(base: &Value, objects: &[Arc<ObjectDef>]) -> Value {
+    let mut doc = base.clone();
+    if let Some(description) = doc.pointer_mut("/info/description") {
+        *description = Value::String(format!(
+            "{} This document describes one workspace: its record paths and bodies are generated from its objects.",
+            description.as_str().unwrap_or_default()
+        ));
+    }
+    let Some(paths) = doc.get_mut("paths").and_then(Value::as_object_mut) else {
+        return doc;
+    };
+    let templates: Vec<(&str, Value)> =
+        [RECORDS, RECORD, RELATION].into_iter().filter_map(|t| paths.remove(t).map(|item| (t, item))).collect();
+    for object in objects {
+        for (template, item) in &templates {
+            let path = template.replace("{objectSlug}", &object.slug);
+            if let Some(item) = specialize(template, item.clone(), object) {
+                paths.insert(path, item);
+            }
+        }
+    }
+    let slugs: Vec<Value> = objects.iter().map(|o| Value::String(o.slug.clone())).collect();
+    // Only a relation attribute names a related object; other types ignore the field.
+    let alternatives =
+        doc.pointer_mut("/components/schemas/CreateAttribute/allOf/1/oneOf").and_then(Value::as_array_mut);
+    for alternative in alternatives.into_iter().flatten() {
+        if alternative.pointer("/properties/type/enum") == Some(&json!(["relation"])) {
+            alternative["properties"]["relatedObjectSlug"]["enum"] = Value::Array(slugs.clone());
+        }
+    }
+    doc
+}
+
+/// One templated path item for one object; `None` when none of its operations applies.
+fn specialize(template: &str, mut item: Value, object: &ObjectDef) -> Option<Value> {
+    let operations = item.as_object_mut()?;
+    let methods: Vec<String> = operations.keys().cloned().collect();
+    for method in methods {
+        let keep = {
+            let operation = operations.get_mut(&method)?;
+            match (template, method.as_str()) {
+                (RECORDS, "post") => set_body(operation, value_schema::record_body(object, Write::Create)),
+                (RECORDS, "put") => assert_operation(operation, object),
+                (RECORD, "patch") => set_body(operation, value_schema::record_body(object, Write::Update)),
+                (RELATION, "patch") => relation_body(object).map(|body| set_body(operation, body)).is_some(),
+                _ => true,
+            }
+        };
+        if !keep {
+            operations.remove(&method);
+            continue;
+        }
+        let operation = operations.get_mut(&method)?;
+        rename(operation, object);
+    }
+    let has_operations = ["get", "put", "post", "patch", "delete"].iter().any(|m| operations.contains_key(*m));
+    has_operations.then_some(item)
+}
+
+/// Drops the `objectSlug` parameter and makes the operation id (and the links that name
+/// operation ids) unique per object.
+fn rename(operation: &mut Value, object: &ObjectDef) {
+    if let Some(params) = operation.get_mut("parameters").and_then(Value::as_array_mut) {
+        params.retain(|p| p["name"] != "objectSlug");
+    }
+    if let Some(id) = operation.get_mut("operationId") {
+        *id = Value::String(format!("{}_{}", id.as_str().unwrap_or_default(), object.slug));
+    }
+    let Some(responses) = operation.get_mut("responses").and_then(Value::as_object_mut) else {
+        return;
+    };
+    for response in responses.values_mut() {
+        let Some(links) = response.get_mut("links").and_then(Value::as_object_mut) else {
+            continue;
+        };
+        for link in links.values_mut() {
+            if let Some(id) = link.get_mut("operationId") {
+                *id = Value::String(format!("{}_{}", id.as_str().unwrap_or_default(), object.slug));
+            }
+            if let Some(params) = link.get_mut("parameters").and_then(Value::as_object_mut) {
+                params.remove("objectSlug");
+            }
+        }
+    }
+}
+
+/// Replaces the JSON request body's schema (and drops the generic examples, which name other
+/// objects' keys).
+fn set_body(operation: &mut Value, schema: Value) -> bool {
+    if let Some(content) =
+        operation.pointer_mut("/requestBody/content/application~1json").and_then(Value::as_object_mut)
+    {
+        content.remove("example");
+        content.remove("examples");
+        content.insert("schema".into(), schema);
+    }
+    true
+}
+
+/// Attributes an assert can match on: scalar, writable, not multiselect.
+fn matchable(object: &ObjectDef) -> impl Iterator<Item = &AttributeDef> {
+    object.value_attributes().filter(|a| !a.kind.is_link() && a.kind != AttributeType::Multiselect)
+}
+
+/// Assert: `matchingAttribute` is one of the matchable keys, and the body carries a non-null
+/// value of it. A document cannot tie a body field to a query value, so the body schema asks for
+/// a non-null value of at least one matchable key; a client sends the key it chose.
+fn assert_operation(operation: &mut Value, object: &ObjectDef) -> bool {
+    let keys: Vec<&str> = matchable(object).map(|a| a.key.as_str()).collect();
+    if keys.is_empty() {
+        return false;
+    }
+    if let Some(params) = operation.get_mut("parameters").and_then(Value::as_array_mut) {
+        for param in params.iter_mut().filter(|p| p["name"] == "matchingAttribute") {
+            param["schema"] = json!({"type": "string", "enum": keys});
+        }
+    }
+    let mut body = value_schema::record_body(object, Write::Create);
+    let carries: Vec<Value> =
+        keys.iter().map(|k| json!({"required": [k], "properties": {*k: {"not": {"type": "null"}}}})).collect();
+    body["anyOf"] = Value::Array(carries);
+    set_body(operation, body)
+}
+
+/// The relation body: the key of one of the object's relation or user attributes, and the IDs
+/// to add and remove (at least one list non-empty).
+fn relation_body(object: &ObjectDef) -> Option<Value> {
+    let keys: Vec<&str> = object.value_attributes().filter(|a| a.kind.is_link()).map(|a| a.key.as_str()).collect();
+    if keys.is_empty() {
+        return None;
+    }
+    let ids = json!({
+        "type": "array",
+        "items": {"type": "string", "format": "uuid", "pattern": value_schema::UUID_PATTERN},
+        "maxItems": MAX_LINKS,
+    });
+    let non_empty = |field: &str| json!({"required": [field], "properties": {field: {"type": "array", "minItems": 1}}});
+    Some(json!({
+        "type": "object",
+        "description": "`add` and/or `remove` must be a non-empty array of IDs; no ID may be in both.",
+        "required": ["attributeSlug"],
+        "properties": {
+            "attributeSlug": {"type": "string", "enum": keys},
+            "add": {"anyOf": [ids.clone(), {"type": "null"}]},
+            "remove": {"anyOf": [ids, {"type": "null"}]},
+        },
+        "additionalProperties": false,
+        "anyOf": [non_empty("add"), non_empty("remove")],
+    }))
+}
