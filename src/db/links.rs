@@ -1,6 +1,6 @@
 //! Links of relation attributes (record to record) and user attributes (record to member).
 //!
-//! Every change is set-based: one `delete … = any($ids) returning` and one
+//! Every change is set-based: one `delete` of the listed links (each found by its key) and one
 //! `insert … select unnest($ids) order by 1 on conflict do nothing returning`, so a link that
 //! already exists is never rewritten and rows are written in ID order (concurrent writers
 //! cannot deadlock on each other's rows).
@@ -51,12 +51,15 @@ pub fn classify(err: sqlx::Error) -> LinkError {
     }
 }
 
-/// `(delete listed, delete all but listed, insert)` statements for the writing side.
+/// `(delete listed, delete all but listed, insert)` statements for the writing side. Listed
+/// links are found one by one by their whole key and deleted by tuple id: with `= any()` the
+/// planner may scan every link of the record and filter (see migration 0005).
 fn statements(attr: &AttributeDef) -> [&'static str; 3] {
     match attr.relation.as_ref().map(|r| r.side) {
         Some(RelationSide::Source) => [
-            "delete from crm_record_links where organization_id = $1 and source_id = $2 and relation_id = $3
-             and target_id = any($4) returning target_id",
+            "delete from crm_record_links where ctid = any(array(select (select x.ctid from crm_record_links x
+             where x.organization_id = $1 and x.source_id = $2 and x.relation_id = $3 and x.target_id = r)
+             from unnest($4::uuid[]) as r)) returning target_id",
             "delete from crm_record_links where organization_id = $1 and source_id = $2 and relation_id = $3
              and target_id <> all($4) returning target_id",
             "insert into crm_record_links (organization_id, source_id, relation_id, target_id, source_single, target_single)
@@ -64,8 +67,9 @@ fn statements(attr: &AttributeDef) -> [&'static str; 3] {
              on conflict (organization_id, source_id, relation_id, target_id) do nothing returning target_id",
         ],
         Some(RelationSide::Target) => [
-            "delete from crm_record_links where organization_id = $1 and target_id = $2 and relation_id = $3
-             and source_id = any($4) returning source_id",
+            "delete from crm_record_links where ctid = any(array(select (select x.ctid from crm_record_links x
+             where x.organization_id = $1 and x.target_id = $2 and x.relation_id = $3 and x.source_id = r)
+             from unnest($4::uuid[]) as r)) returning source_id",
             "delete from crm_record_links where organization_id = $1 and target_id = $2 and relation_id = $3
              and source_id <> all($4) returning source_id",
             "insert into crm_record_links (organization_id, target_id, relation_id, source_id, source_single, target_single)
@@ -73,8 +77,9 @@ fn statements(attr: &AttributeDef) -> [&'static str; 3] {
              on conflict (organization_id, source_id, relation_id, target_id) do nothing returning source_id",
         ],
         None => [
-            "delete from crm_record_members where organization_id = $1 and record_id = $2 and attribute_id = $3
-             and member_id = any($4) returning member_id",
+            "delete from crm_record_members where ctid = any(array(select (select x.ctid from crm_record_members x
+             where x.organization_id = $1 and x.record_id = $2 and x.attribute_id = $3 and x.member_id = r)
+             from unnest($4::uuid[]) as r)) returning member_id",
             "delete from crm_record_members where organization_id = $1 and record_id = $2 and attribute_id = $3
              and member_id <> all($4) returning member_id",
             "insert into crm_record_members (organization_id, record_id, attribute_id, member_id)

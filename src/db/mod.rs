@@ -26,9 +26,19 @@ pub static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!();
 const ACQUIRE_TIMEOUT: Duration = Duration::from_secs(2);
 
 /// Opens a pool of at most `size` connections.
+///
+/// Connections are not pinged before each use (sqlx's default): the ping is one more round trip
+/// per request, and dropping it gave the relation hot path 5–10% more throughput. A connection
+/// that died (the database restarted) fails its next query instead, which answers 503 and
+/// drops it; tests/outage.rs covers the restart.
 pub async fn connect(url: &str, size: u32) -> Result<PgPool, sqlx::Error> {
     let options = url.parse::<PgConnectOptions>()?.application_name("crm-api");
-    PgPoolOptions::new().max_connections(size).acquire_timeout(ACQUIRE_TIMEOUT).connect_with(options).await
+    PgPoolOptions::new()
+        .max_connections(size)
+        .acquire_timeout(ACQUIRE_TIMEOUT)
+        .test_before_acquire(false)
+        .connect_with(options)
+        .await
 }
 
 /// Applies pending migrations. sqlx holds a PostgreSQL advisory lock while migrating, so

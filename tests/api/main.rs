@@ -13,6 +13,7 @@ mod members;
 mod middleware;
 mod objects;
 mod operations;
+mod plans;
 mod record_links;
 mod records;
 mod relation;
