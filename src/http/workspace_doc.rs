@@ -86,25 +86,19 @@ pub fn document(base: &Value, objects: &[Arc<ObjectDef>]) -> Value {
 /// One templated path item for one object; `None` when none of its operations applies.
 fn specialize(template: &str, mut item: Value, object: &ObjectDef) -> Option<Value> {
     let operations = item.as_object_mut()?;
-    let methods: Vec<String> = operations.keys().cloned().collect();
-    for method in methods {
-        let keep = {
-            let operation = operations.get_mut(&method)?;
-            match (template, method.as_str()) {
-                (RECORDS, "post") => set_body(operation, value_schema::record_body(object, Write::Create)),
-                (RECORDS, "put") => assert_operation(operation, object),
-                (RECORD, "patch") => set_body(operation, value_schema::record_body(object, Write::Update)),
-                (RELATION, "patch") => relation_body(object).map(|body| set_body(operation, body)).is_some(),
-                _ => true,
-            }
+    operations.retain(|method, operation| {
+        let applies = match (template, method.as_str()) {
+            (RECORDS, "post") => set_body(operation, value_schema::record_body(object, Write::Create)),
+            (RECORDS, "put") => assert_operation(operation, object),
+            (RECORD, "patch") => set_body(operation, value_schema::record_body(object, Write::Update)),
+            (RELATION, "patch") => relation_body(object).is_some_and(|body| set_body(operation, body)),
+            _ => true,
         };
-        if !keep {
-            operations.remove(&method);
-            continue;
+        if applies {
+            rename(operation, object);
         }
-        let operation = operations.get_mut(&method)?;
-        rename(operation, object);
-    }
+        applies
+    });
     let has_operations = ["get", "put", "post", "patch", "delete"].iter().any(|m| operations.contains_key(*m));
     has_operations.then_some(item)
 }
@@ -137,7 +131,7 @@ fn rename(operation: &mut Value, object: &ObjectDef) {
 }
 
 /// Replaces the JSON request body's schema (and drops the generic examples, which name other
-/// objects' keys).
+/// objects' keys). Always `true`: the operation applies.
 fn set_body(operation: &mut Value, schema: Value) -> bool {
     if let Some(content) =
         operation.pointer_mut("/requestBody/content/application~1json").and_then(Value::as_object_mut)
