@@ -38,8 +38,13 @@ RECORDS = {slug: [r["id"] for r in _get(f"/v2/crm/{slug}?count=100")["collection
 MEMBERS = [m["uuid"] for m in _get("/v2/organizations/users?per_page=100")["collection"] if m.get("isActive", True)]
 
 
-# The If-Match pattern of the document (src/http/relation_headers.rs).
-IF_MATCH = re.compile(r'^[ \t]*(\*|(W/)?"[!#-~]*"([ \t]*,[ \t]*(W/)?"[!#-~]*")*)[ \t]*$')
+# The If-Match pattern, as the document states it.
+IF_MATCH = re.compile(next(
+    param["schema"]["pattern"]
+    for item in _get("/v2/openapi.json")["paths"].values()
+    for operation in item.values() if isinstance(operation, dict)
+    for param in operation.get("parameters", []) if param["name"] == "If-Match"
+))
 
 
 def _attributes(slug):

@@ -5,7 +5,7 @@ use sqlx::PgExecutor;
 use sqlx::types::Json;
 use uuid::Uuid;
 
-use crate::domain::attribute::{CurrencyDisplay, RelationSide, SelectOption, TextValidation};
+use crate::domain::attribute::{CurrencyDisplay, RelationSide, SelectOption};
 use crate::domain::schema::{AttributeDef, CurrencyDef, ObjectDef, RelationDef};
 
 #[derive(sqlx::FromRow)]
@@ -115,11 +115,7 @@ fn attribute(row: Row) -> AttributeDef {
         }),
         _ => None,
     };
-    let display = match row.currency_display.as_deref() {
-        Some("name") => CurrencyDisplay::Name,
-        Some("symbol") => CurrencyDisplay::Symbol,
-        _ => CurrencyDisplay::Code,
-    };
+    let display = row.currency_display.as_deref().and_then(|d| d.parse().ok()).unwrap_or(CurrencyDisplay::Code);
     let currency = row.currency.map(|currency| CurrencyDef {
         currency,
         display,
@@ -137,15 +133,7 @@ fn attribute(row: Row) -> AttributeDef {
         is_standard: row.is_standard,
         is_system: row.is_system,
         is_archived: row.is_archived,
-        validation: row
-            .validation
-            .iter()
-            .filter_map(|v| match v.as_str() {
-                "email" => Some(TextValidation::Email),
-                "url" => Some(TextValidation::Url),
-                _ => None,
-            })
-            .collect(),
+        validation: row.validation.iter().filter_map(|v| v.parse().ok()).collect(),
         options: row.options.0,
         next_option_id: row.next_option_id,
         relation,

@@ -170,6 +170,9 @@ pub enum TextValidation {
 }
 
 impl TextValidation {
+    /// Every rule.
+    pub const ALL: [TextValidation; 2] = [TextValidation::Email, TextValidation::Url];
+
     /// The wire and storage name.
     pub fn as_str(self) -> &'static str {
         match self {
@@ -189,6 +192,9 @@ pub enum CurrencyDisplay {
 }
 
 impl CurrencyDisplay {
+    /// Every display.
+    pub const ALL: [CurrencyDisplay; 3] = [CurrencyDisplay::Code, CurrencyDisplay::Name, CurrencyDisplay::Symbol];
+
     /// The wire and storage name.
     pub fn as_str(self) -> &'static str {
         match self {
@@ -196,6 +202,22 @@ impl CurrencyDisplay {
             CurrencyDisplay::Name => "name",
             CurrencyDisplay::Symbol => "symbol",
         }
+    }
+}
+
+impl FromStr for TextValidation {
+    type Err = ();
+
+    fn from_str(s: &str) -> Result<Self, ()> {
+        TextValidation::ALL.into_iter().find(|v| v.as_str() == s).ok_or(())
+    }
+}
+
+impl FromStr for CurrencyDisplay {
+    type Err = ();
+
+    fn from_str(s: &str) -> Result<Self, ()> {
+        CurrencyDisplay::ALL.into_iter().find(|d| d.as_str() == s).ok_or(())
     }
 }
 
@@ -219,6 +241,12 @@ mod tests {
         }
         for r in RelationType::ALL {
             assert_eq!(r.as_str().parse::<RelationType>(), Ok(r));
+        }
+        for v in TextValidation::ALL {
+            assert_eq!(v.as_str().parse::<TextValidation>(), Ok(v));
+        }
+        for d in CurrencyDisplay::ALL {
+            assert_eq!(d.as_str().parse::<CurrencyDisplay>(), Ok(d));
         }
     }
 

@@ -148,11 +148,12 @@ fn validation(sent: Option<&[String]>, problems: &mut Vec<Problem>) -> Vec<TextV
     let Some(sent) = sent else { return Vec::new() };
     let mut rules = Vec::new();
     for (i, rule) in sent.iter().enumerate() {
-        match rule.as_str() {
-            "email" if !rules.contains(&TextValidation::Email) => rules.push(TextValidation::Email),
-            "url" if !rules.contains(&TextValidation::Url) => rules.push(TextValidation::Url),
-            "email" | "url" => {}
-            _ => problems.push(Problem::new(format!("/validation/{i}"), "invalid_value", "expected 'email' or 'url'")),
+        match rule.parse::<TextValidation>() {
+            Ok(rule) if !rules.contains(&rule) => rules.push(rule),
+            Ok(_) => {}
+            Err(()) => {
+                problems.push(Problem::new(format!("/validation/{i}"), "invalid_value", "expected 'email' or 'url'"))
+            }
         }
     }
     rules
@@ -256,15 +257,11 @@ fn currency(spec: &AttributeSpec, needed: bool, problems: &mut Vec<Problem>) -> 
 
 /// Parses `currencyDisplay`.
 pub fn currency_display(raw: &str, problems: &mut Vec<Problem>) -> Option<CurrencyDisplay> {
-    match raw {
-        "code" => Some(CurrencyDisplay::Code),
-        "name" => Some(CurrencyDisplay::Name),
-        "symbol" => Some(CurrencyDisplay::Symbol),
-        _ => {
-            problems.push(Problem::new("/currencyDisplay", "invalid_value", "expected code, name or symbol"));
-            None
-        }
+    let display = raw.parse().ok();
+    if display.is_none() {
+        problems.push(Problem::new("/currencyDisplay", "invalid_value", "expected code, name or symbol"));
     }
+    display
 }
 
 #[cfg(test)]

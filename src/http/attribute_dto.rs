@@ -4,6 +4,7 @@ use serde::Deserialize;
 use serde_json::Value;
 use utoipa::ToSchema;
 
+use crate::domain::attribute::{AttributeType, CurrencyDisplay, RelationType, TextValidation};
 use crate::domain::schema_input::{AttributeSpec, OptionSpec};
 
 /// One option as sent; on update, include `id` to keep an existing option.
@@ -25,55 +26,39 @@ pub struct OptionInput {
     pub color: Option<String>,
 }
 
-/// The 13 attribute types (documentation of the `type` field).
-#[derive(ToSchema)]
-#[schema(rename_all = "snake_case")]
-#[allow(dead_code)]
-pub enum AttributeTypeName {
-    Text,
-    Number,
-    PhoneNumber,
-    Date,
-    Datetime,
-    Checkbox,
-    Select,
-    Multiselect,
-    Rating,
-    Relation,
-    Status,
-    User,
-    Currency,
+/// A string enum for the document whose values are the domain enum's wire names, so the two
+/// cannot drift (the domain stays free of utoipa).
+macro_rules! names_schema {
+    ($name:ident, $description:literal, $all:expr) => {
+        #[doc = $description]
+        pub struct $name;
+
+        impl utoipa::PartialSchema for $name {
+            fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+                utoipa::openapi::schema::ObjectBuilder::new()
+                    .schema_type(utoipa::openapi::schema::Type::String)
+                    .description(Some($description))
+                    .enum_values(Some($all.into_iter().map(|v| v.as_str())))
+                    .into()
+            }
+        }
+
+        impl utoipa::ToSchema for $name {}
+    };
 }
 
-/// Relation cardinality seen from the attribute (documentation of `relationType`).
-#[derive(ToSchema)]
-#[schema(rename_all = "snake_case")]
-#[allow(dead_code)]
-pub enum RelationTypeName {
-    OneToOne,
-    OneToMany,
-    ManyToOne,
-    ManyToMany,
-}
-
-/// How a currency is labelled (documentation of `currencyDisplay`).
-#[derive(ToSchema)]
-#[schema(rename_all = "snake_case")]
-#[allow(dead_code)]
-pub enum CurrencyDisplayName {
-    Code,
-    Name,
-    Symbol,
-}
-
-/// A text validation rule (documentation of `validation`).
-#[derive(ToSchema)]
-#[schema(rename_all = "snake_case")]
-#[allow(dead_code)]
-pub enum ValidationName {
-    Email,
-    Url,
-}
+names_schema!(AttributeTypeName, "The 13 attribute types (documentation of the `type` field).", AttributeType::ALL);
+names_schema!(
+    RelationTypeName,
+    "Relation cardinality seen from the attribute (documentation of `relationType`).",
+    RelationType::ALL
+);
+names_schema!(
+    CurrencyDisplayName,
+    "How a currency is labelled (documentation of `currencyDisplay`).",
+    CurrencyDisplay::ALL
+);
+names_schema!(ValidationName, "A text validation rule (documentation of `validation`).", TextValidation::ALL);
 
 /// An integer id (`7`, or `7.0`: both are JSON Schema integers, within int64); anything else
 /// is refused rather than read as "no id".
@@ -223,8 +208,11 @@ impl utoipa::Modify for TypeSpecificFields {
         let Some(base) = schemas.get("CreateAttribute").cloned() else { return };
         let string = || Schema::from(ObjectBuilder::new().schema_type(Type::String));
         let flag = || Schema::from(ObjectBuilder::new().schema_type(Type::Boolean));
-        let group = |types: &[&str], fields: Vec<(&str, Schema)>| {
-            let kind = ObjectBuilder::new().schema_type(Type::String).enum_values(Some(types.iter().copied()));
+        // The groups come from the predicates `new_attribute` checks, so the two cannot drift.
+        let of = |pick: fn(AttributeType) -> bool| AttributeType::ALL.into_iter().filter(move |t| pick(*t));
+        let group = |types: &mut dyn Iterator<Item = AttributeType>, fields: Vec<(&str, Schema)>| {
+            let kind =
+                ObjectBuilder::new().schema_type(Type::String).enum_values(Some(types.map(AttributeType::as_str)));
             let mut group = ObjectBuilder::new().property("type", kind);
             for (name, schema) in fields {
                 group = group.property(name, schema).required(name);
@@ -233,14 +221,14 @@ impl utoipa::Modify for TypeSpecificFields {
         };
         let options = Schema::from(ArrayBuilder::new().items(ObjectBuilder::new()).min_items(Some(1)));
         let alternatives = OneOfBuilder::new()
-            .item(group(&["text", "number", "phone_number"], vec![("isUnique", flag())]))
-            .item(group(&["select", "multiselect", "status"], vec![("options", options)]))
+            .item(group(&mut of(AttributeType::can_be_unique), vec![("isUnique", flag())]))
+            .item(group(&mut of(AttributeType::has_options), vec![("options", options)]))
             .item(group(
-                &["relation"],
+                &mut of(|t| t == AttributeType::Relation),
                 vec![("relationType", string()), ("relatedObjectSlug", string()), ("relatedObjectLabel", string())],
             ))
             .item(group(
-                &["currency"],
+                &mut of(|t| t == AttributeType::Currency),
                 vec![
                     ("currency", string()),
                     ("currencyDisplay", string()),
@@ -248,7 +236,14 @@ impl utoipa::Modify for TypeSpecificFields {
                     ("currencyGrouping", flag()),
                 ],
             ))
-            .item(group(&["date", "datetime", "checkbox", "rating", "user"], vec![]));
+            .item(group(
+                &mut of(|t| {
+                    !t.can_be_unique()
+                        && !t.has_options()
+                        && !matches!(t, AttributeType::Relation | AttributeType::Currency)
+                }),
+                vec![],
+            ));
         let combined = AllOfBuilder::new().item(base).item(alternatives).description(Some(
             "Type-specific fields are required per type (see the alternatives); fields that do not apply to the \
              type are ignored but must be well-formed.",

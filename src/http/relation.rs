@@ -141,9 +141,9 @@ pub async fn update_relation(
             metrics::counter!("relation_links_added_total").increment(applied.diff.added.len() as u64);
             metrics::counter!("relation_links_removed_total").increment(applied.diff.removed.len() as u64);
             let response = stored_now.unwrap_or_else(|| stored(&object, attribute, &applied, fingerprint));
-            Ok(reply(&response, false, conditions.minimal()))
+            Ok(reply(response, false, conditions.minimal()))
         }
-        Ok(Outcome::Replay(stored)) => Ok(reply(&stored, true, false)),
+        Ok(Outcome::Replay(stored)) => Ok(reply(stored, true, false)),
         Err(e) => Err(error(e, &slug, record_id)),
     }
 }
@@ -209,9 +209,9 @@ fn stored(object: &ObjectDef, attribute: &AttributeDef, applied: &Applied, finge
     }
 }
 
-fn reply(stored: &StoredResponse, replayed: bool, minimal: bool) -> Response {
+fn reply(stored: StoredResponse, replayed: bool, minimal: bool) -> Response {
     let status = StatusCode::from_u16(stored.status as u16).unwrap_or(StatusCode::OK);
-    let mut response = (status, Body::from(stored.body.clone())).into_response();
+    let mut response = (status, Body::from(stored.body)).into_response();
     let headers = response.headers_mut();
     headers.insert(header::CONTENT_TYPE, HeaderValue::from_static("application/json"));
     if let Some(etag) = stored.etag.as_deref().and_then(|e| HeaderValue::from_str(e).ok()) {

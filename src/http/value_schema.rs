@@ -127,10 +127,16 @@ pub fn links(attr: &AttributeDef) -> Value {
         Some(r) => format!("IDs of `{}` records", r.related_object_slug),
         None => "IDs of active members".to_owned(),
     };
+    let mut ids = id_list(if single { 1 } else { MAX_LINKS });
+    ids["description"] = Value::String(what);
+    ids
+}
+
+/// An array of at most `max_items` hyphenated UUIDs.
+pub fn id_list(max_items: usize) -> Value {
     json!({
         "type": "array",
         "items": {"type": "string", "format": "uuid", "pattern": UUID_PATTERN},
-        "maxItems": if single { 1 } else { MAX_LINKS },
-        "description": what,
+        "maxItems": max_items,
     })
 }

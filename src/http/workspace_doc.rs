@@ -109,9 +109,7 @@ fn rename(operation: &mut Value, object: &ObjectDef) {
     if let Some(params) = operation.get_mut("parameters").and_then(Value::as_array_mut) {
         params.retain(|p| p["name"] != "objectSlug");
     }
-    if let Some(id) = operation.get_mut("operationId") {
-        *id = Value::String(format!("{}_{}", id.as_str().unwrap_or_default(), object.slug));
-    }
+    suffix_operation_id(operation, object);
     let Some(responses) = operation.get_mut("responses").and_then(Value::as_object_mut) else {
         return;
     };
@@ -120,13 +118,18 @@ fn rename(operation: &mut Value, object: &ObjectDef) {
             continue;
         };
         for link in links.values_mut() {
-            if let Some(id) = link.get_mut("operationId") {
-                *id = Value::String(format!("{}_{}", id.as_str().unwrap_or_default(), object.slug));
-            }
+            suffix_operation_id(link, object);
             if let Some(params) = link.get_mut("parameters").and_then(Value::as_object_mut) {
                 params.remove("objectSlug");
             }
         }
+    }
+}
+
+/// `get_record` becomes `get_record_orders`, on an operation or on a link naming one.
+fn suffix_operation_id(item: &mut Value, object: &ObjectDef) {
+    if let Some(id) = item.get_mut("operationId") {
+        *id = Value::String(format!("{}_{}", id.as_str().unwrap_or_default(), object.slug));
     }
 }
 
@@ -175,11 +178,7 @@ fn relation_body(object: &ObjectDef) -> Option<Value> {
     if keys.is_empty() {
         return None;
     }
-    let ids = json!({
-        "type": "array",
-        "items": {"type": "string", "format": "uuid", "pattern": value_schema::UUID_PATTERN},
-        "maxItems": MAX_LINKS,
-    });
+    let ids = value_schema::id_list(MAX_LINKS);
     let non_empty = |field: &str| json!({"required": [field], "properties": {field: {"type": "array", "minItems": 1}}});
     Some(json!({
         "type": "object",
