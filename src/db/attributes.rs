@@ -21,8 +21,19 @@ pub async fn add(
     related: Option<&ObjectDef>,
 ) -> Result<String, sqlx::Error> {
     let mut tx = pool.begin().await?;
+    let outcome = insert(&mut tx, organization_id, object, new, related).await;
+    super::end(tx, outcome).await
+}
+
+async fn insert(
+    tx: &mut PgConnection,
+    organization_id: Uuid,
+    object: &ObjectDef,
+    new: &NewAttribute,
+    related: Option<&ObjectDef>,
+) -> Result<String, sqlx::Error> {
     let objects: Vec<Uuid> = [Some(object.object_id), related.map(|r| r.object_id)].into_iter().flatten().collect();
-    let mut keys = lock_and_read_keys(&mut tx, organization_id, &objects).await?;
+    let mut keys = lock_and_read_keys(tx, organization_id, &objects).await?;
     let attribute_id = Uuid::new_v4();
     let key = claim_key(&mut keys, object.object_id, &new.label);
     let relation = new.relation.as_ref().zip(related);
@@ -76,7 +87,6 @@ pub async fn add(
         .execute(&mut *tx)
         .await?;
     }
-    tx.commit().await?;
     Ok(key)
 }
 
@@ -153,6 +163,16 @@ pub async fn update(
     changes: &AttributeChanges,
 ) -> Result<bool, sqlx::Error> {
     let mut tx = pool.begin().await?;
+    let outcome = update_in(&mut tx, organization_id, attr, changes).await;
+    super::end(tx, outcome).await
+}
+
+async fn update_in(
+    tx: &mut PgConnection,
+    organization_id: Uuid,
+    attr: &AttributeDef,
+    changes: &AttributeChanges,
+) -> Result<bool, sqlx::Error> {
     let (options, next_option_id) = changes.options.as_ref().map(|(o, n)| (Json(o), *n)).unzip();
     let updated = sqlx::query(
         "update crm_attributes
@@ -197,6 +217,5 @@ pub async fn update(
         .execute(&mut *tx)
         .await?;
     }
-    tx.commit().await?;
     Ok(true)
 }

@@ -2,6 +2,7 @@
 
 pub mod attributes;
 pub mod idempotency;
+pub mod link_conflicts;
 pub mod links;
 pub mod members;
 pub mod objects;
@@ -15,8 +16,8 @@ pub mod uniques;
 
 use std::time::Duration;
 
-use sqlx::PgPool;
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
+use sqlx::{PgPool, Postgres, Transaction};
 
 /// The embedded migrations (`migrations/`).
 pub static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!();
@@ -41,10 +42,55 @@ pub async fn connect(url: &str, size: u32) -> Result<PgPool, sqlx::Error> {
         .await
 }
 
-/// Applies pending migrations. sqlx holds a PostgreSQL advisory lock while migrating, so
-/// several instances starting at once apply each migration exactly once.
+/// The SQL functions, one file each (`sql/functions/`), re-applied on every start. Migrations
+/// create the types they use and drop a signature that changes.
+const FUNCTIONS: &[(&str, &str)] = &[
+    ("crm_links_of", include_str!("../../sql/functions/crm_links_of.sql")),
+    ("crm_link_unlinkable", include_str!("../../sql/functions/crm_link_unlinkable.sql")),
+    ("crm_link_change", include_str!("../../sql/functions/crm_link_change.sql")),
+    ("crm_relation_apply", include_str!("../../sql/functions/crm_relation_apply.sql")),
+];
+
+/// Applies pending migrations, then (re)creates every SQL function. Both happen under sqlx's
+/// migration lock (a session advisory lock, taken here and again, re-entrantly, by the
+/// migrator), so instances starting at once apply each migration exactly once and never
+/// replace a function concurrently (which PostgreSQL answers with "tuple concurrently updated").
 pub async fn migrate(pool: &PgPool) -> Result<(), sqlx::migrate::MigrateError> {
-    MIGRATOR.run(pool).await
+    use sqlx::migrate::Migrate;
+    let mut conn = pool.acquire().await?;
+    // Should anything below fail, the session and its lock end with the connection.
+    conn.close_on_drop();
+    conn.lock().await?;
+    MIGRATOR.run(&mut *conn).await?;
+    for (name, source) in FUNCTIONS {
+        sqlx::raw_sql(sqlx::AssertSqlSafe(*source)).execute(&mut *conn).await.map_err(|e| {
+            sqlx::migrate::MigrateError::Execute(sqlx::Error::Protocol(format!(
+                "applying sql/functions/{name}.sql: {e}"
+            )))
+        })?;
+    }
+    conn.unlock().await
+}
+
+/// Whether the database answers a trivial query.
+pub async fn ping(pool: &PgPool) -> Result<(), sqlx::Error> {
+    sqlx::query("select 1").execute(pool).await.map(drop)
+}
+
+/// Ends a transaction by its outcome: commits on `Ok`, rolls back on `Err`. Every transaction
+/// ends through here, explicitly: a dropped transaction only queues its rollback, so its locks
+/// would stay held by an idle pooled connection until the pool reuses it.
+pub async fn end<T, E: From<sqlx::Error>>(tx: Transaction<'_, Postgres>, outcome: Result<T, E>) -> Result<T, E> {
+    match outcome {
+        Ok(value) => {
+            tx.commit().await?;
+            Ok(value)
+        }
+        Err(e) => {
+            tx.rollback().await?;
+            Err(e)
+        }
+    }
 }
 
 /// Whether `err` is a violation of the named constraint (or unique index).

@@ -1,7 +1,7 @@
 //! Organizations (workspaces): the unit of tenancy.
 
 use chrono::{DateTime, Utc};
-use sqlx::PgPool;
+use sqlx::{PgConnection, PgPool};
 use uuid::Uuid;
 
 use crate::domain::slug::Slug;
@@ -27,20 +27,24 @@ pub enum CreateError {
 /// Creates an organization with its standard objects `people` and `companies`.
 pub async fn create(pool: &PgPool, slug: &Slug, name: &str) -> Result<Organization, CreateError> {
     let mut tx = pool.begin().await?;
+    let outcome = insert(&mut tx, slug, name).await;
+    super::end(tx, outcome).await
+}
+
+async fn insert(conn: &mut PgConnection, slug: &Slug, name: &str) -> Result<Organization, CreateError> {
     let org = sqlx::query_as::<_, Organization>(
         "insert into organizations (slug, name) values ($1, $2)
          returning organization_id, slug, name, created_at",
     )
     .bind(slug.as_str())
     .bind(name)
-    .fetch_one(&mut *tx)
+    .fetch_one(&mut *conn)
     .await
     .map_err(|e| match super::violates(&e, "organizations_slug_key") {
         true => CreateError::DuplicateSlug(slug.to_string()),
         false => CreateError::Database(e),
     })?;
-    sqlx::query("select crm_seed_standard_objects($1)").bind(org.organization_id).execute(&mut *tx).await?;
-    tx.commit().await?;
+    sqlx::query("select crm_seed_standard_objects($1)").bind(org.organization_id).execute(conn).await?;
     Ok(org)
 }
 

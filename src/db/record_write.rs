@@ -10,8 +10,9 @@ use super::links::{self, LinkError};
 use super::records::{RecordRow, WriteError, lock};
 use super::uniques;
 use crate::domain::link_problems;
-use crate::domain::problem::{Problem, pointer_segment};
+use crate::domain::problem::Problem;
 use crate::domain::record_input::RecordWrite;
+use crate::domain::relation_change;
 use crate::domain::schema::{AttributeDef, ObjectDef};
 
 /// Creates a record from a validated body, in one transaction.
@@ -92,27 +93,20 @@ async fn assert_in(
     }
 }
 
-/// Ends the transaction explicitly either way: a dropped transaction only queues its rollback,
-/// so its row locks would stay held by an idle pooled connection.
+/// Ends the transaction (see [`super::end`]); a cardinality violation is explained after the
+/// rollback, on another connection.
 async fn finish<T>(
     tx: sqlx::Transaction<'_, sqlx::Postgres>,
     pool: &PgPool,
     org: Uuid,
     outcome: Result<T, Failure>,
 ) -> Result<T, WriteError> {
-    let failure = match outcome {
-        Ok(row) => {
-            tx.commit().await?;
-            return Ok(row);
-        }
-        Err(failure) => failure,
-    };
-    tx.rollback().await?;
-    match failure {
-        Failure::Write(e) => Err(e),
-        Failure::Cardinality { record_id, attr, ids } => {
+    match super::end(tx, outcome).await {
+        Ok(row) => Ok(row),
+        Err(Failure::Write(e)) => Err(e),
+        Err(Failure::Cardinality { record_id, attr, ids }) => {
             let mut conn = pool.acquire().await?;
-            let conflicts = links::cardinality_conflicts(&mut conn, org, record_id, &attr, &ids).await?;
+            let conflicts = super::link_conflicts::find(&mut conn, org, record_id, &attr, &ids).await?;
             let pointer = link_problems::record_pointer(&attr);
             Err(WriteError::Conflict(link_problems::conflicts(&pointer, &attr, &ids, &conflicts)))
         }
@@ -194,11 +188,8 @@ fn merged(current: &Map<String, Value>, write: &RecordWrite<'_>) -> Map<String, 
 async fn check_targets(conn: &mut PgConnection, org: Uuid, write: &RecordWrite<'_>) -> Result<(), Failure> {
     let mut problems = Vec::new();
     for (attr, ids) in &write.links {
-        let pointer = format!("/{}", pointer_segment(&attr.key));
-        for (id, inactive) in links::unlinkable(conn, org, attr, ids).await? {
-            let i = ids.iter().position(|x| *x == id).unwrap_or_default();
-            problems.push(link_problems::unlinkable(&format!("{pointer}/{i}"), attr, id, inactive));
-        }
+        let found = links::unlinkable(conn, org, attr, ids).await?;
+        problems.extend(link_problems::unlinkable_ids(&link_problems::record_pointer(attr), attr, ids, &found));
     }
     if !problems.is_empty() {
         return Err(Failure::Write(WriteError::Invalid(problems)));
@@ -206,32 +197,36 @@ async fn check_targets(conn: &mut PgConnection, org: Uuid, write: &RecordWrite<'
     let too_many: Vec<Problem> = write
         .links
         .iter()
-        .filter(|(attr, ids)| ids.len() > 1 && attr.relation.as_ref().is_some_and(|r| r.relation_type.single_here()))
-        .map(|(attr, ids)| {
-            let kind = attr.relation.as_ref().map(|r| r.relation_type.as_str()).unwrap_or_default();
-            let message = format!("'{}' is {kind} and links at most one record; got {}", attr.key, ids.len());
-            Problem::new(format!("/{}", pointer_segment(&attr.key)), "cardinality_exceeded", message)
-        })
+        .filter_map(|(attr, ids)| link_problems::more_than_one(attr, ids, &link_problems::record_pointer(attr), "got"))
         .collect();
     if too_many.is_empty() { Ok(()) } else { Err(Failure::Write(WriteError::Conflict(too_many))) }
 }
 
+/// Makes each link attribute of `write` hold exactly its listed IDs: the links to remove come
+/// from the record's current links, the IDs to add are all listed ones (existing links are
+/// skipped). Whether anything changed.
 async fn write_links(
     conn: &mut PgConnection,
     org: Uuid,
     record_id: Uuid,
     write: &RecordWrite<'_>,
 ) -> Result<bool, Failure> {
+    if write.links.is_empty() {
+        return Ok(false);
+    }
+    let current = links::for_records(&mut *conn, org, &[record_id]).await?;
     let mut changed = false;
     for (attr, ids) in &write.links {
-        match links::replace(conn, org, record_id, attr, ids).await {
+        let linked = current.iter().filter(|l| l.belongs_to(attr)).map(|l| l.other_id);
+        let remove = relation_change::unwanted(linked, ids);
+        match links::change(conn, org, record_id, attr, (ids, &remove)).await {
             Ok(diff) => changed |= !diff.is_empty(),
             Err(LinkError::Cardinality) => {
                 return Err(Failure::Cardinality { record_id, attr: Box::new((*attr).clone()), ids: ids.clone() });
             }
             Err(LinkError::TargetMissing) => {
                 let message = format!("a record or member linked through '{}' was just deleted; retry", attr.key);
-                let problem = Problem::new(format!("/{}", pointer_segment(&attr.key)), "not_found", message);
+                let problem = Problem::new(link_problems::record_pointer(attr), "not_found", message);
                 return Err(Failure::Write(WriteError::Invalid(vec![problem])));
             }
             Err(LinkError::Database(e)) => return Err(e.into()),

@@ -1,6 +1,6 @@
 //! The relation endpoint's transaction: surgical add/remove on one relation or user attribute.
-//! The work is the `crm_relation_apply` function (migration 0004), so a request costs one round
-//! trip; with an Idempotency-Key it runs inside a transaction that also stores the response.
+//! The work is `crm_relation_apply` (sql/functions/), so a request costs one round trip; with
+//! an Idempotency-Key it runs inside a transaction that also stores the response.
 
 use chrono::{DateTime, Utc};
 use serde_json::{Map, Value};
@@ -8,34 +8,17 @@ use sqlx::types::Json;
 use sqlx::{PgConnection, PgExecutor, PgPool};
 use uuid::Uuid;
 
-use super::idempotency::{self, StoredResponse};
-use super::links::{self, LinkDiff, LinkRow};
+use super::idempotency::{self, Saved};
+use super::links::{self, LinkDiff, LinkRow, LinkSide, Owner};
 use super::records::RecordRow;
-use crate::domain::attribute::RelationSide;
 use crate::domain::link_problems;
 use crate::domain::problem::Problem;
-use crate::domain::relation_change::{ChangeSet, position};
-use crate::domain::schema::{AttributeDef, ObjectDef};
+use crate::domain::relation_request::{Idempotency, RelationRequest};
 
 /// Deadlocks are prevented by ordering, but a swap racing a swap across two records of a
 /// `one_to_many` relation can still cycle through the cardinality index; PostgreSQL aborts one
 /// side, and we run it again.
 const ATTEMPTS: usize = 3;
-
-/// One relation change to apply.
-pub struct RelationRequest<'a> {
-    pub organization_id: Uuid,
-    pub object: &'a ObjectDef,
-    pub record_id: Uuid,
-    pub attribute: &'a AttributeDef,
-    pub change: &'a ChangeSet,
-    /// Versions `If-Match` accepts; `None` when there is no condition.
-    pub accepted_versions: Option<Vec<i64>>,
-    /// `(Idempotency-Key, fingerprint of the request)`.
-    pub idempotency: Option<(&'a str, [u8; 32])>,
-    /// Read every link of the record after the change, to return the record.
-    pub with_record: bool,
-}
 
 /// The change as committed.
 pub struct Applied {
@@ -43,16 +26,19 @@ pub struct Applied {
     pub row: RecordRow,
     /// What really changed, each list in request order.
     pub diff: LinkDiff,
-    /// All links of the record after the change, when asked for.
+    /// All links of the record after the change, unless the request is minimal.
     pub links: Option<Vec<LinkRow>>,
 }
 
+/// Renders the response body of an applied change (stored for replays under a key).
+pub type Render<'a> = &'a (dyn Fn(&Applied) -> Vec<u8> + Sync);
+
 /// What happened.
 pub enum Outcome {
-    /// Applied now; with an Idempotency-Key, also the response that was stored for replays.
-    Applied(Applied, Option<StoredResponse>),
-    /// The same key and request succeeded before: its response.
-    Replay(StoredResponse),
+    /// Applied now; with an Idempotency-Key, also the body that was stored for replays.
+    Applied(Applied, Option<Vec<u8>>),
+    /// The same key and request succeeded before: what it answered.
+    Replay(Saved),
 }
 
 /// Why the change was not applied; nothing was written.
@@ -75,20 +61,19 @@ pub enum RelationError {
 }
 
 /// Applies the change: removals, then additions, as set-based statements in one transaction;
-/// the version is bumped only if something changed. `respond` renders the response stored
-/// under the Idempotency-Key, inside the same transaction.
-pub async fn apply(
-    pool: &PgPool,
-    request: &RelationRequest<'_>,
-    respond: &(dyn Fn(&Applied) -> StoredResponse + Sync),
-) -> Result<Outcome, RelationError> {
-    check_cardinality(request)?;
+/// the version is bumped only if something changed. With an Idempotency-Key, `render`'s body
+/// is stored inside the same transaction.
+pub async fn apply(pool: &PgPool, request: &RelationRequest, render: Render<'_>) -> Result<Outcome, RelationError> {
+    let add = request.change.add();
+    if let Some(problem) = link_problems::more_than_one(&request.attribute, add, "/add", "'add' has") {
+        return Err(RelationError::Conflict(vec![problem]));
+    }
     let mut attempt = 0;
     loop {
         attempt += 1;
-        let result = match request.idempotency {
-            None => call(pool, request).await.map(|applied| Outcome::Applied(applied, None)),
-            Some(key) => with_key(pool, request, key, respond).await,
+        let result = match &request.idempotency {
+            None => run(pool, request).await.map(|applied| Outcome::Applied(applied, None)),
+            Some(key) => with_key(pool, request, key, render).await,
         };
         match result {
             Err(Failure::Retryable(_)) if attempt < ATTEMPTS => continue,
@@ -97,24 +82,6 @@ pub async fn apply(
             Err(Failure::Cardinality) => return Err(explain_conflict(pool, request).await?),
             Ok(outcome) => return Ok(outcome),
         }
-    }
-}
-
-/// A cardinality-one attribute can never take two new links in one request.
-fn check_cardinality(request: &RelationRequest<'_>) -> Result<(), RelationError> {
-    let attr = request.attribute;
-    let add = request.change.add();
-    match &attr.relation {
-        Some(r) if r.relation_type.single_here() && add.len() > 1 => {
-            let message = format!(
-                "'{}' is {} and links at most one record; 'add' has {}",
-                attr.key,
-                r.relation_type.as_str(),
-                add.len()
-            );
-            Err(RelationError::Conflict(vec![Problem::new("/add", "cardinality_exceeded", message)]))
-        }
-        _ => Ok(()),
     }
 }
 
@@ -149,153 +116,195 @@ impl From<RelationError> for Failure {
 }
 
 /// The Idempotency-Key path: one transaction that takes the key, replays a stored response or
-/// applies the change and stores its response. It always ends explicitly: a dropped
-/// transaction only queues its rollback, leaving the key's lock held by an idle connection.
+/// applies the change and stores its response.
 async fn with_key(
     pool: &PgPool,
-    request: &RelationRequest<'_>,
-    (key, fingerprint): (&str, [u8; 32]),
-    respond: &(dyn Fn(&Applied) -> StoredResponse + Sync),
+    request: &RelationRequest,
+    key: &Idempotency,
+    render: Render<'_>,
 ) -> Result<Outcome, Failure> {
     let mut tx = pool.begin().await?;
-    let outcome = keyed_steps(&mut tx, request, (key, fingerprint), respond).await;
-    match outcome {
-        Ok(applied @ Outcome::Applied(..)) => {
-            tx.commit().await?;
-            Ok(applied)
-        }
-        other => {
-            tx.rollback().await?;
-            other
-        }
-    }
+    let outcome = keyed_steps(&mut tx, request, key, render).await;
+    super::end(tx, outcome).await
 }
 
 async fn keyed_steps(
     tx: &mut PgConnection,
-    request: &RelationRequest<'_>,
-    (key, fingerprint): (&str, [u8; 32]),
-    respond: &(dyn Fn(&Applied) -> StoredResponse + Sync),
+    request: &RelationRequest,
+    key: &Idempotency,
+    render: Render<'_>,
 ) -> Result<Outcome, Failure> {
     let org = request.organization_id;
-    if !idempotency::try_lock(tx, org, key).await? {
+    if !idempotency::try_lock(tx, org, &key.key).await? {
         return Err(RelationError::KeyInFlight.into());
     }
-    if let Some(stored) = idempotency::find(tx, org, key).await? {
-        return match stored.fingerprint == fingerprint {
-            true => Ok(Outcome::Replay(stored)),
+    if let Some((fingerprint, saved)) = idempotency::find(tx, org, &key.key).await? {
+        return match fingerprint == key.fingerprint {
+            true => Ok(Outcome::Replay(saved)),
             false => Err(RelationError::KeyReused.into()),
         };
     }
-    let applied = call(&mut *tx, request).await?;
-    let response = respond(&applied);
-    idempotency::store(tx, org, key, &response).await?;
-    Ok(Outcome::Applied(applied, Some(response)))
+    let applied = run(&mut *tx, request).await?;
+    let saved = Saved { body: render(&applied), record_version: Some(applied.row.version) };
+    idempotency::store(tx, org, &key.key, &key.fingerprint, &saved).await?;
+    Ok(Outcome::Applied(applied, Some(saved.body)))
 }
 
-#[derive(sqlx::FromRow)]
-struct ApplyRow {
-    r_outcome: String,
-    r_version: Option<i64>,
-    r_created_at: Option<DateTime<Utc>>,
-    r_updated_at: Option<DateTime<Utc>>,
-    r_values: Option<Json<Map<String, Value>>>,
-    r_added: Option<Vec<Uuid>>,
-    r_removed: Option<Vec<Uuid>>,
-    r_missing: Option<Vec<Uuid>>,
-    r_inactive: Option<Vec<Uuid>>,
-    r_link_kinds: Option<Vec<String>>,
-    r_link_owners: Option<Vec<Uuid>>,
-    r_link_others: Option<Vec<Uuid>>,
-}
-
-/// One call of `crm_relation_apply`.
-async fn call(executor: impl PgExecutor<'_>, request: &RelationRequest<'_>) -> Result<Applied, Failure> {
-    let attr = request.attribute;
-    let (side, owner, related, (source_single, target_single)) = match &attr.relation {
-        Some(r) => {
-            let side = if r.side == RelationSide::Source { "source" } else { "target" };
-            (side, r.relation_id, Some(r.related_object_id), r.link_flags())
-        }
-        None => ("user", attr.attribute_id, None, (false, false)),
-    };
-    let row: ApplyRow =
-        sqlx::query_as("select * from crm_relation_apply($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)")
-            .bind(request.organization_id)
-            .bind(request.object.object_id)
-            .bind(request.record_id)
-            .bind(side)
-            .bind(owner)
-            .bind(related)
-            .bind(source_single)
-            .bind(target_single)
-            .bind(request.change.add())
-            .bind(request.change.remove())
-            .bind(&request.accepted_versions)
-            .bind(request.with_record)
-            .fetch_one(executor)
-            .await?;
+async fn run(executor: impl PgExecutor<'_>, request: &RelationRequest) -> Result<Applied, Failure> {
+    let row = call(executor, &ApplyCall::of(request)).await?;
     interpret(row, request)
 }
 
-fn interpret(row: ApplyRow, request: &RelationRequest<'_>) -> Result<Applied, Failure> {
-    let add = request.change.add();
-    match row.r_outcome.as_str() {
-        "not_found" => return Err(RelationError::RecordNotFound.into()),
-        "precondition_failed" => {
-            return Err(RelationError::PreconditionFailed(row.r_version.unwrap_or_default()).into());
-        }
-        "invalid" => {
-            let unlinkable = row.r_missing.into_iter().flatten().map(|id| (id, false));
-            let inactive = row.r_inactive.into_iter().flatten().map(|id| (id, true));
-            let mut found: Vec<(Uuid, bool)> = unlinkable.chain(inactive).collect();
-            found.sort_by_key(|(id, _)| position(add, id));
-            let problems = found
-                .into_iter()
-                .map(|(id, inactive)| {
-                    link_problems::unlinkable(&format!("/add/{}", position(add, &id)), request.attribute, id, inactive)
-                })
-                .collect();
-            return Err(RelationError::Invalid(problems).into());
-        }
-        _ => {}
-    }
-    let links = match (row.r_link_kinds, row.r_link_owners, row.r_link_others) {
-        (Some(kinds), Some(owners), Some(others)) => Some(
-            kinds
-                .into_iter()
-                .zip(owners)
-                .zip(others)
-                .map(|((kind, owner_id), other_id)| LinkRow { record_id: request.record_id, kind, owner_id, other_id })
-                .collect(),
-        ),
-        _ if request.with_record => Some(Vec::new()),
-        _ => None,
-    };
-    let added = row.r_added.unwrap_or_default();
-    let removed = row.r_removed.unwrap_or_default();
-    Ok(Applied {
-        row: RecordRow {
+/// The arguments of `crm_relation_apply`.
+#[derive(Debug, Clone, Copy)]
+pub struct ApplyCall<'a> {
+    pub organization_id: Uuid,
+    pub object_id: Uuid,
+    pub record_id: Uuid,
+    pub owner: Owner,
+    pub add: &'a [Uuid],
+    pub remove: &'a [Uuid],
+    /// Versions If-Match accepts; `None`: no condition.
+    pub accepted_versions: Option<&'a [i64]>,
+    /// Read every link of the record after the change.
+    pub with_links: bool,
+}
+
+impl<'a> ApplyCall<'a> {
+    /// The call that applies `request`.
+    pub fn of(request: &'a RelationRequest) -> ApplyCall<'a> {
+        ApplyCall {
+            organization_id: request.organization_id,
+            object_id: request.object.object_id,
             record_id: request.record_id,
-            values: row.r_values.unwrap_or_default(),
-            version: row.r_version.unwrap_or_default(),
-            created_at: row.r_created_at.unwrap_or_default(),
-            updated_at: row.r_updated_at.unwrap_or_default(),
-        },
-        diff: LinkDiff {
-            added: links::in_request_order(add, &added),
-            removed: links::in_request_order(request.change.remove(), &removed),
-        },
-        links,
-    })
+            owner: Owner::of(&request.attribute),
+            add: request.change.add(),
+            remove: request.change.remove(),
+            accepted_versions: request.accepted_versions.as_deref(),
+            with_links: !request.minimal,
+        }
+    }
+}
+
+/// `crm_relation_apply`'s outcome (`crm_relation_outcome`); any other value fails to decode.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, sqlx::Type)]
+#[sqlx(type_name = "crm_relation_outcome", rename_all = "snake_case")]
+pub enum ApplyOutcome {
+    Applied,
+    NotFound,
+    PreconditionFailed,
+    Invalid,
+}
+
+/// `crm_relation_apply`'s row; which columns are set depends on the outcome.
+#[derive(Debug)]
+pub struct ApplyRow {
+    pub outcome: ApplyOutcome,
+    pub version: Option<i64>,
+    pub created_at: Option<DateTime<Utc>>,
+    pub updated_at: Option<DateTime<Utc>>,
+    pub values: Option<Json<Map<String, Value>>>,
+    pub added: Option<Vec<Uuid>>,
+    pub removed: Option<Vec<Uuid>>,
+    pub missing: Option<Vec<Uuid>>,
+    pub inactive: Option<Vec<Uuid>>,
+    pub link_sides: Option<Vec<LinkSide>>,
+    pub link_owners: Option<Vec<Uuid>>,
+    pub link_others: Option<Vec<Uuid>>,
+}
+
+/// One call of `crm_relation_apply` (the statement is sql/calls/crm_relation_apply.sql).
+pub async fn call(executor: impl PgExecutor<'_>, call: &ApplyCall<'_>) -> Result<ApplyRow, sqlx::Error> {
+    sqlx::query_file_as!(
+        ApplyRow,
+        "sql/calls/crm_relation_apply.sql",
+        call.organization_id,
+        call.object_id,
+        call.record_id,
+        call.owner.side as LinkSide,
+        call.owner.id,
+        call.owner.related_object,
+        call.owner.source_single,
+        call.owner.target_single,
+        call.add,
+        call.remove,
+        call.accepted_versions,
+        call.with_links,
+    )
+    .fetch_one(executor)
+    .await
+}
+
+/// A column the outcome guarantees, or an error naming the broken contract.
+fn required<T>(value: Option<T>, outcome: ApplyOutcome, column: &str) -> Result<T, sqlx::Error> {
+    value.ok_or_else(|| broken(outcome, column))
+}
+
+fn broken(outcome: ApplyOutcome, column: &str) -> sqlx::Error {
+    sqlx::Error::Decode(format!("crm_relation_apply returned {outcome:?} without {column}").into())
+}
+
+fn interpret(row: ApplyRow, request: &RelationRequest) -> Result<Applied, Failure> {
+    let (add, remove) = (request.change.add(), request.change.remove());
+    let outcome = row.outcome;
+    match outcome {
+        ApplyOutcome::NotFound => Err(RelationError::RecordNotFound.into()),
+        ApplyOutcome::PreconditionFailed => {
+            Err(RelationError::PreconditionFailed(required(row.version, outcome, "r_version")?).into())
+        }
+        ApplyOutcome::Invalid => {
+            let (missing, inactive) = (row.missing.unwrap_or_default(), row.inactive.unwrap_or_default());
+            let found = links::unlinkable_in_order(add, &missing, &inactive);
+            if found.is_empty() {
+                return Err(broken(outcome, "r_missing or r_inactive").into());
+            }
+            let problems = link_problems::unlinkable_ids("/add", &request.attribute, add, &found);
+            Err(RelationError::Invalid(problems).into())
+        }
+        ApplyOutcome::Applied => {
+            let links = match request.minimal {
+                true => None,
+                false => Some(link_rows(request.record_id, row.link_sides, row.link_owners, row.link_others)?),
+            };
+            let added = required(row.added, outcome, "r_added")?;
+            let removed = required(row.removed, outcome, "r_removed")?;
+            Ok(Applied {
+                row: RecordRow {
+                    record_id: request.record_id,
+                    values: required(row.values, outcome, "r_values")?,
+                    version: required(row.version, outcome, "r_version")?,
+                    created_at: required(row.created_at, outcome, "r_created_at")?,
+                    updated_at: required(row.updated_at, outcome, "r_updated_at")?,
+                },
+                diff: LinkDiff::ordered(add, remove, &added, &removed),
+                links,
+            })
+        }
+    }
+}
+
+/// The record's links from the three parallel arrays, which must all be there and align.
+fn link_rows(
+    record_id: Uuid,
+    sides: Option<Vec<LinkSide>>,
+    owners: Option<Vec<Uuid>>,
+    others: Option<Vec<Uuid>>,
+) -> Result<Vec<LinkRow>, sqlx::Error> {
+    let applied = ApplyOutcome::Applied;
+    let sides = required(sides, applied, "r_link_sides")?;
+    let owners = required(owners, applied, "r_link_owners")?;
+    let others = required(others, applied, "r_link_others")?;
+    if sides.len() != owners.len() || sides.len() != others.len() {
+        return Err(sqlx::Error::Decode("crm_relation_apply returned link arrays of different lengths".into()));
+    }
+    let rows = sides.into_iter().zip(owners).zip(others);
+    Ok(rows.map(|((side, owner_id), other_id)| LinkRow { record_id, side, owner_id, other_id }).collect())
 }
 
 /// After a cardinality violation rolled the change back: which links are in the way.
-async fn explain_conflict(pool: &PgPool, request: &RelationRequest<'_>) -> Result<RelationError, sqlx::Error> {
+async fn explain_conflict(pool: &PgPool, request: &RelationRequest) -> Result<RelationError, sqlx::Error> {
     let mut conn = pool.acquire().await?;
-    let add = request.change.add();
-    let conflicts =
-        links::cardinality_conflicts(&mut conn, request.organization_id, request.record_id, request.attribute, add)
-            .await?;
-    Ok(RelationError::Conflict(link_problems::conflicts("/add", request.attribute, add, &conflicts)))
+    let (org, attr, add) = (request.organization_id, &request.attribute, request.change.add());
+    let conflicts = super::link_conflicts::find(&mut conn, org, request.record_id, attr, add).await?;
+    Ok(RelationError::Conflict(link_problems::conflicts("/add", attr, add, &conflicts)))
 }

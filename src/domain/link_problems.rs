@@ -54,3 +54,25 @@ pub fn conflicts(prefix: &str, attr: &AttributeDef, ids: &[Uuid], blocking: &[Bl
 pub fn record_pointer(attr: &AttributeDef) -> String {
     format!("/{}", pointer_segment(&attr.key))
 }
+
+/// A cardinality-one attribute takes at most one ID in one write: the problem when `ids` has
+/// more. `pointer` locates the list; `listed` introduces its length in the message (`'add'
+/// has`, `got`).
+pub fn more_than_one(attr: &AttributeDef, ids: &[Uuid], pointer: &str, listed: &str) -> Option<Problem> {
+    let relation = attr.relation.as_ref().filter(|r| r.relation_type.single_here())?;
+    let kind = relation.relation_type.as_str();
+    let message = format!("'{}' is {kind} and links at most one record; {listed} {}", attr.key, ids.len());
+    (ids.len() > 1).then(|| Problem::new(pointer, "cardinality_exceeded", message))
+}
+
+/// The problems for the IDs of `ids` found unlinkable (`(id, inactive)`); pointers are
+/// `{prefix}/{index in ids}`.
+pub fn unlinkable_ids(prefix: &str, attr: &AttributeDef, ids: &[Uuid], found: &[(Uuid, bool)]) -> Vec<Problem> {
+    found
+        .iter()
+        .map(|(id, inactive)| {
+            let i = ids.iter().position(|x| x == id).unwrap_or_default();
+            unlinkable(&format!("{prefix}/{i}"), attr, *id, *inactive)
+        })
+        .collect()
+}

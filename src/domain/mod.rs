@@ -8,6 +8,7 @@ pub mod pagination;
 pub mod problem;
 pub mod record_input;
 pub mod relation_change;
+pub mod relation_request;
 pub mod schema;
 pub mod schema_input;
 pub mod scope;

@@ -111,6 +111,14 @@ pub fn position(list: &[Uuid], id: &Uuid) -> usize {
     list.iter().position(|x| x == id).unwrap_or_default()
 }
 
+/// The links among `linked` that a write listing `wanted` removes, sorted (a stable order).
+pub fn unwanted(linked: impl Iterator<Item = Uuid>, wanted: &[Uuid]) -> Vec<Uuid> {
+    let wanted: std::collections::HashSet<&Uuid> = wanted.iter().collect();
+    let mut remove: Vec<Uuid> = linked.filter(|id| !wanted.contains(id)).collect();
+    remove.sort();
+    remove
+}
+
 fn ids(raw: Option<&Value>, pointer: &str, problems: &mut Vec<Problem>) -> Vec<Uuid> {
     let items = match raw {
         None | Some(Value::Null) => return Vec::new(),

@@ -34,7 +34,7 @@ pub async fn healthz() -> Json<Health> {
             headers(("Retry-After" = u32, description = "Seconds to wait before retrying."))),
     ))]
 pub async fn readyz(State(state): State<AppState>) -> Result<Json<Health>, ApiError> {
-    let ping = sqlx::query("select 1").execute(&state.pool);
+    let ping = crate::db::ping(&state.pool);
     match tokio::time::timeout(Duration::from_secs(2), ping).await {
         Ok(Ok(_)) => Ok(Json(Health { status: "ready" })),
         Ok(Err(err)) => {

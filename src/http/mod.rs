@@ -19,6 +19,7 @@ pub mod record_dto;
 pub mod records;
 pub mod relation;
 pub mod relation_headers;
+pub mod relation_input;
 pub mod schema_dto;
 pub mod state;
 pub mod timestamp;

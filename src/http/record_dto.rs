@@ -7,15 +7,14 @@ use axum::response::{IntoResponse, Response};
 use chrono::{DateTime, Utc};
 use serde::Serialize;
 use serde_json::{Map, Value};
-use sqlx::PgConnection;
+use sqlx::PgPool;
 use utoipa::ToSchema;
 use uuid::Uuid;
 
 use super::timestamp;
 use crate::db::links::{self, LinkRow};
 use crate::db::records::RecordRow;
-use crate::domain::attribute::RelationSide;
-use crate::domain::schema::{AttributeDef, ObjectDef};
+use crate::domain::schema::ObjectDef;
 use crate::domain::value;
 
 /// A record. `attributes` has every non-archived attribute key: scalars in their type's format,
@@ -48,13 +47,13 @@ pub fn with_etag(version: i64, response: impl IntoResponse) -> Response {
 
 /// Reads the links of `rows` and renders them.
 pub async fn render_rows(
-    conn: &mut PgConnection,
+    pool: &PgPool,
     org: Uuid,
     object: &ObjectDef,
     rows: &[RecordRow],
 ) -> Result<Vec<RecordDto>, sqlx::Error> {
     let ids: Vec<Uuid> = rows.iter().map(|r| r.record_id).collect();
-    let all = links::for_records(conn, org, &ids).await?;
+    let all = links::for_records(pool, org, &ids).await?;
     let mut by_record: HashMap<Uuid, Vec<&LinkRow>> = HashMap::new();
     for link in &all {
         by_record.entry(link.record_id).or_default().push(link);
@@ -72,7 +71,11 @@ pub fn render(object: &ObjectDef, row: &RecordRow, links: &[&LinkRow]) -> Record
         .map(|attr| {
             let value = if attr.kind.is_link() {
                 Value::Array(
-                    links.iter().filter(|l| belongs(attr, l)).map(|l| Value::String(l.other_id.to_string())).collect(),
+                    links
+                        .iter()
+                        .filter(|l| l.belongs_to(attr))
+                        .map(|l| Value::String(l.other_id.to_string()))
+                        .collect(),
                 )
             } else {
                 value::render(attr, row.values.0.get(&attr.key))
@@ -86,15 +89,5 @@ pub fn render(object: &ObjectDef, row: &RecordRow, links: &[&LinkRow]) -> Record
         attributes,
         created_at: row.created_at,
         updated_at: row.updated_at,
-    }
-}
-
-fn belongs(attr: &AttributeDef, link: &LinkRow) -> bool {
-    match &attr.relation {
-        Some(r) => {
-            let kind = if r.side == RelationSide::Source { "S" } else { "T" };
-            link.kind == kind && link.owner_id == r.relation_id
-        }
-        None => link.kind == "U" && link.owner_id == attr.attribute_id,
     }
 }

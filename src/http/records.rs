@@ -59,8 +59,7 @@ async fn respond(
     row: RecordRow,
     status: StatusCode,
 ) -> Result<Response, ApiError> {
-    let mut conn = state.pool.acquire().await?;
-    let record = render_rows(&mut conn, org, object, std::slice::from_ref(&row)).await?.remove(0);
+    let record = render_rows(&state.pool, org, object, std::slice::from_ref(&row)).await?.remove(0);
     let body = RecordEnvelope { success: true, status: status.as_u16(), record };
     Ok(with_etag(row.version, (status, axum::Json(body))))
 }
@@ -87,8 +86,7 @@ pub async fn list_records(
     let object = lookup::object(&state, org, &slug).await?;
     let (rows, total) =
         db::records::list(&state.pool, org, object.object_id, request.size().into(), request.offset()).await?;
-    let mut conn = state.pool.acquire().await?;
-    let collection = render_rows(&mut conn, org, &object, &rows).await?;
+    let collection = render_rows(&state.pool, org, &object, &rows).await?;
     let info = PageInfo::new(request, total, collection.len());
     let pagination = Pagination::new(info, request, &format!("/v2/crm/{slug}"), "count");
     Ok(axum::Json(RecordList { success: true, status: 200, collection, pagination }))

@@ -1,27 +1,20 @@
 //! `PATCH /v2/crm/{objectSlug}/{recordId}/relation`: add or remove individual links.
 
 use axum::body::Body;
-use axum::extract::{Path, State};
-use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::extract::State;
+use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde::{Deserialize, Serialize};
-use serde_json::Value;
 use utoipa::ToSchema;
 use uuid::Uuid;
 
-use super::auth::{Caller, CrmWrite};
 use super::error::{ApiError, ErrorBody};
-use super::extract::Json;
-use super::lookup;
 use super::record_dto::{self, RecordDto};
-use super::relation_headers::{RelationHeaderParams, RelationHeaders};
+use super::relation_headers::RelationHeaderParams;
+use super::relation_input::RelationInput;
 use super::state::AppState;
-use crate::db;
-use crate::db::idempotency::StoredResponse;
-use crate::db::relation::{self, Applied, Outcome, RelationError, RelationRequest};
-use crate::domain::problem::Problem;
-use crate::domain::relation_change::ChangeSet;
-use crate::domain::schema::{AttributeDef, ObjectDef};
+use crate::db::relation::{self, Applied, Outcome, RelationError};
+use crate::domain::relation_request::RelationRequest;
 
 /// Body of the relation endpoint.
 #[derive(Debug, Deserialize, ToSchema)]
@@ -100,122 +93,44 @@ pub struct RelationResponse {
         (status = 503, description = "The database is unavailable; retry after `Retry-After`.", body = ErrorBody),
     ))]
 pub async fn update_relation(
-    caller: Caller<CrmWrite>,
     State(state): State<AppState>,
-    Path((slug, record)): Path<(String, String)>,
-    headers: HeaderMap,
-    Json(body): Json<Value>,
+    RelationInput(request): RelationInput,
 ) -> Result<Response, ApiError> {
-    let org = caller.organization_id;
-    let object = lookup::object(&state, org, &slug).await?;
-    let record_id = lookup::record_id(&record)?;
-    let parsed = RelationHeaders::parse(&headers).map_err(ApiError::invalid).and_then(|conditions| {
-        let (change, attribute) = parse_body(&object, &body)?;
-        Ok((conditions, change, attribute))
-    });
-    let (conditions, change, attribute) = match parsed {
-        Ok(parsed) => parsed,
-        // A path that names no record is a 404 whatever the body says; checked on this error
-        // path only, so valid requests pay nothing for it.
-        Err(e) => match db::records::exists(&state.pool, org, object.object_id, record_id).await? {
-            true => return Err(e),
-            false => return Err(ApiError::NotFound(format!("No record {record_id} in '{slug}'."))),
-        },
-    };
-    // Only a keyed request needs its fingerprint (a hash over every ID).
-    let idempotency = conditions.idempotency_key().map(|key| (key, change.fingerprint(&format!("{slug}/{record_id}"))));
-    let fingerprint = idempotency.map(|(_, f)| f).unwrap_or_default();
-    let request = RelationRequest {
-        organization_id: org,
-        object: &object,
-        record_id,
-        attribute,
-        change: &change,
-        accepted_versions: conditions.accepted_versions(),
-        idempotency,
-        with_record: !conditions.minimal(),
-    };
-    let respond = |applied: &Applied| stored(&object, attribute, applied, fingerprint);
-    match relation::apply(&state.pool, &request, &respond).await {
-        Ok(Outcome::Applied(applied, stored_now)) => {
+    let render = |applied: &Applied| body(&request, applied);
+    match relation::apply(&state.pool, &request, &render).await {
+        Ok(Outcome::Applied(applied, saved)) => {
             metrics::counter!("relation_links_added_total").increment(applied.diff.added.len() as u64);
             metrics::counter!("relation_links_removed_total").increment(applied.diff.removed.len() as u64);
-            let response = stored_now.unwrap_or_else(|| stored(&object, attribute, &applied, fingerprint));
-            Ok(reply(response, false, conditions.minimal()))
+            let body = saved.unwrap_or_else(|| render(&applied));
+            Ok(reply(body, Some(applied.row.version), false, request.minimal))
         }
-        Ok(Outcome::Replay(stored)) => Ok(reply(stored, true, false)),
-        Err(e) => Err(error(e, &slug, record_id)),
+        Ok(Outcome::Replay(saved)) => Ok(reply(saved.body, saved.record_version, true, false)),
+        Err(e) => Err(error(e, &request.object.slug, request.record_id)),
     }
 }
 
-/// The change set and the attribute it names; all body and attribute problems in one 400.
-fn parse_body<'a>(object: &'a ObjectDef, body: &Value) -> Result<(ChangeSet, &'a AttributeDef), ApiError> {
-    let slug = body.get("attributeSlug").and_then(Value::as_str).filter(|s| !s.is_empty());
-    let attribute = slug.map(|s| link_attribute(object, s));
-    match (ChangeSet::parse(body), attribute) {
-        (Ok(change), Some(Ok(attribute))) => Ok((change, attribute)),
-        (parsed, attribute) => {
-            let mut problems = parsed.err().unwrap_or_default();
-            problems.extend(attribute.and_then(Result::err));
-            Err(ApiError::invalid(problems))
-        }
-    }
-}
-
-fn link_attribute<'a>(object: &'a ObjectDef, key: &str) -> Result<&'a AttributeDef, Problem> {
-    let pointer = "/attributeSlug";
-    match object.attribute(key) {
-        Some(a) if a.kind.is_link() && !a.is_archived => Ok(a),
-        Some(a) if a.is_archived => Err(Problem::new(pointer, "archived_attribute", format!("'{key}' is archived"))),
-        Some(a) => Err(Problem::new(
-            pointer,
-            "not_a_relation",
-            format!(
-                "'{key}' is a {} attribute; this endpoint changes relation and user attributes only. \
-                 Set it with PATCH /v2/crm/{}/{{recordId}}",
-                a.kind, object.slug
-            ),
-        )),
-        None => {
-            let links: Vec<&str> =
-                object.value_attributes().filter(|a| a.kind.is_link()).map(|a| a.key.as_str()).collect();
-            let message = format!(
-                "'{}' has no attribute '{key}'; its relation and user attributes: {}",
-                object.slug,
-                links.join(", ")
-            );
-            Err(Problem::new(pointer, "unknown_attribute", message))
-        }
-    }
-}
-
-/// The response as first sent; an Idempotency-Key replay returns exactly these bytes.
-fn stored(object: &ObjectDef, attribute: &AttributeDef, applied: &Applied, fingerprint: [u8; 32]) -> StoredResponse {
+/// The response body as first sent; an Idempotency-Key replay returns exactly these bytes.
+fn body(request: &RelationRequest, applied: &Applied) -> Vec<u8> {
     let record = applied.links.as_ref().map(|links| {
         let links: Vec<_> = links.iter().collect();
-        record_dto::render(object, &applied.row, &links)
+        record_dto::render(&request.object, &applied.row, &links)
     });
     let changes = RelationChanges {
-        attribute_slug: attribute.key.clone(),
+        attribute_slug: request.attribute.key.clone(),
         added: applied.diff.added.clone(),
         removed: applied.diff.removed.clone(),
     };
     let response = RelationResponse { success: true, status: 200, record, changes };
-    StoredResponse {
-        fingerprint: fingerprint.to_vec(),
-        status: 200,
-        etag: Some(format!("\"{}\"", applied.row.version)),
-        body: serde_json::to_vec(&response).expect("responses serialize"),
-    }
+    serde_json::to_vec(&response).expect("responses serialize")
 }
 
-fn reply(stored: StoredResponse, replayed: bool, minimal: bool) -> Response {
-    let status = StatusCode::from_u16(stored.status as u16).unwrap_or(StatusCode::OK);
-    let mut response = (status, Body::from(stored.body)).into_response();
+/// A 200 with the body and the ETag of the record version it carries.
+fn reply(body: Vec<u8>, version: Option<i64>, replayed: bool, minimal: bool) -> Response {
+    let mut response = (StatusCode::OK, Body::from(body)).into_response();
     let headers = response.headers_mut();
     headers.insert(header::CONTENT_TYPE, HeaderValue::from_static("application/json"));
-    if let Some(etag) = stored.etag.as_deref().and_then(|e| HeaderValue::from_str(e).ok()) {
-        headers.insert(header::ETAG, etag);
+    if let Some(version) = version {
+        headers.insert(header::ETAG, record_dto::etag(version));
     }
     if replayed {
         headers.insert("idempotency-replayed", HeaderValue::from_static("true"));

@@ -1,6 +1,8 @@
 //! Work per request does not grow with the relation: counted in rows fetched through indexes
 //! (the transaction's own statistics), not in time.
 
+use crm_api::db::links::{LinkSide, Owner};
+use crm_api::db::relation::{self, ApplyCall, ApplyOutcome};
 use serde_json::json;
 use uuid::Uuid;
 
@@ -32,20 +34,25 @@ async fn removing_one_link_reads_one_link_even_without_statistics() {
     .await
     .unwrap();
     let spare = app.record(&org, "products", json!({})).await;
-    let (outcome,): (String,) = sqlx::query_as(
-        "select r_outcome from crm_relation_apply($1, $2, $3, 'source', $4, $5, false, false, $6, $7, null, false)",
-    )
-    .bind(org.id)
-    .bind(object)
-    .bind(order)
-    .bind(relation)
-    .bind(related)
-    .bind(vec![spare])
-    .bind(vec![products[300]])
-    .fetch_one(&mut *tx)
-    .await
-    .unwrap();
-    assert_eq!(outcome, "applied");
+    let owner = Owner {
+        side: LinkSide::Source,
+        id: relation,
+        related_object: Some(related),
+        source_single: false,
+        target_single: false,
+    };
+    let call = ApplyCall {
+        organization_id: org.id,
+        object_id: object,
+        record_id: order,
+        owner,
+        add: &[spare],
+        remove: &[products[300]],
+        accepted_versions: None,
+        with_links: false,
+    };
+    let row = relation::call(&mut *tx, &call).await.unwrap();
+    assert_eq!(row.outcome, ApplyOutcome::Applied);
     let (read,): (i64,) = sqlx::query_as(
         "select coalesce(idx_tup_fetch, 0) from pg_stat_xact_user_tables where relname = 'crm_record_links'",
     )

@@ -1,0 +1,17 @@
+-- Every link of the given records, from both sides: `side` is the end the record is on
+-- ('source'/'target' of a relation's link, 'user' for a member link), `owner_id` the relation
+-- id or user attribute id, `other_id` the record or member at the other end. Order by
+-- link_seq for "in the order they were linked". A plain SQL function, so the planner inlines
+-- it into the calling query (index-only scans of the three link indexes).
+create or replace function crm_links_of(p_org uuid, p_records uuid[])
+returns table (record_id uuid, side crm_link_side, owner_id uuid, other_id uuid, link_seq bigint)
+language sql stable as $$
+    select l.source_id, 'source'::crm_link_side, l.relation_id, l.target_id, l.link_seq
+    from crm_record_links l where l.organization_id = p_org and l.source_id = any(p_records)
+    union all
+    select l.target_id, 'target'::crm_link_side, l.relation_id, l.source_id, l.link_seq
+    from crm_record_links l where l.organization_id = p_org and l.target_id = any(p_records)
+    union all
+    select m.record_id, 'user'::crm_link_side, m.attribute_id, m.member_id, m.link_seq
+    from crm_record_members m where m.organization_id = p_org and m.record_id = any(p_records)
+$$;
