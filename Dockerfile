@@ -4,6 +4,10 @@ WORKDIR /src
 COPY Cargo.toml Cargo.lock ./
 COPY src ./src
 COPY migrations ./migrations
+COPY sql ./sql
+# Checked queries compile from the committed query data; no database at build time.
+COPY .sqlx ./.sqlx
+ENV SQLX_OFFLINE=true
 RUN cargo build --release --locked
 
 FROM debian:bookworm-slim
