@@ -17,6 +17,24 @@ pub fn init(format: LogFormat, default_filter: &str) {
     };
 }
 
+/// A request method as a label: the standard methods by name, anything else `OTHER`. Labels
+/// and log fields come from this closed set, so a client inventing methods cannot grow them.
+pub fn method_label(method: &axum::http::Method) -> &'static str {
+    use axum::http::Method;
+    const KNOWN: [Method; 9] = [
+        Method::GET,
+        Method::HEAD,
+        Method::POST,
+        Method::PUT,
+        Method::PATCH,
+        Method::DELETE,
+        Method::OPTIONS,
+        Method::CONNECT,
+        Method::TRACE,
+    ];
+    KNOWN.iter().find(|m| *m == method).map_or("OTHER", Method::as_str)
+}
+
 /// The span of one HTTP request: named by the route template (`/v2/crm/{objectSlug}`), never
 /// the raw path, so logs and traces group by endpoint and never carry record ids in names.
 pub fn request_span<B>(request: &Request<B>) -> tracing::Span {
@@ -24,8 +42,8 @@ pub fn request_span<B>(request: &Request<B>) -> tracing::Span {
     let request_id = request.headers().get("x-request-id").and_then(|v| v.to_str().ok()).unwrap_or_default();
     tracing::info_span!(
         "request",
-        otel.name = %format!("{} {route}", request.method()),
-        method = %request.method(),
+        otel.name = %format!("{} {route}", method_label(request.method())),
+        method = method_label(request.method()),
         route,
         request_id,
         organization_id = tracing::field::Empty,

@@ -1,5 +1,7 @@
 //! A validation problem found in a request, located by a JSON pointer.
 
+use std::borrow::Cow;
+
 /// One problem; validation collects all of them before answering.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Problem {
@@ -23,8 +25,31 @@ pub fn pointer_segment(key: &str) -> String {
     key.replace('~', "~0").replace('/', "~1")
 }
 
+/// Longest piece of client input (a key, a slug, an id) quoted back in a message, in characters.
+pub const MAX_ECHO_CHARS: usize = 64;
+
+/// Client input fit to quote in a message: cut to [`MAX_ECHO_CHARS`] with an ellipsis.
+pub fn echo(raw: &str) -> Cow<'_, str> {
+    truncate(raw, MAX_ECHO_CHARS)
+}
+
+/// `text` cut to `max_chars` characters, with an ellipsis when cut.
+pub fn truncate(text: &str, max_chars: usize) -> Cow<'_, str> {
+    match text.char_indices().nth(max_chars) {
+        None => Cow::Borrowed(text),
+        Some((end, _)) => Cow::Owned(format!("{}…", &text[..end])),
+    }
+}
+
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn echoed_input_is_cut_with_an_ellipsis() {
+        assert_eq!(super::echo("short"), "short");
+        let long = "ä".repeat(100);
+        assert_eq!(super::echo(&long), format!("{}…", "ä".repeat(64)));
+    }
+
     #[test]
     fn escapes_pointer_segments() {
         assert_eq!(super::pointer_segment("a/b~c"), "a~1b~0c");

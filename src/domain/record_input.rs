@@ -3,7 +3,7 @@
 use serde_json::Value;
 use uuid::Uuid;
 
-use super::problem::{Problem, pointer_segment};
+use super::problem::{Problem, echo, pointer_segment};
 use super::schema::{AttributeDef, ObjectDef};
 use super::value::{self, ValueError};
 
@@ -77,9 +77,18 @@ fn located(pointer: &str, e: ValueError) -> Problem {
     Problem::new(format!("{pointer}{}", e.at), e.code, e.message)
 }
 
+/// Names at most this many writable keys in an unknown-key message: one message per unknown key
+/// must not repeat a whole schema (a thousand unknown keys on a wide object made gigabytes).
+const KEYS_NAMED: usize = 10;
+
 fn unknown_message(object: &ObjectDef, key: &str) -> String {
-    let known: Vec<&str> = object.value_attributes().map(|a| a.key.as_str()).collect();
-    format!("'{}' has no attribute '{key}'; writable keys: {}", object.slug, known.join(", "))
+    let count = object.value_attributes().count();
+    let named: Vec<&str> = object.value_attributes().take(KEYS_NAMED).map(|a| a.key.as_str()).collect();
+    let more = match count.saturating_sub(KEYS_NAMED) {
+        0 => String::new(),
+        n => format!(" and {n} more (GET /v2/crm/objects/{} lists them)", object.slug),
+    };
+    format!("'{}' has no attribute '{}'; writable keys: {}{more}", object.slug, echo(key), named.join(", "))
 }
 
 #[cfg(test)]

@@ -8,7 +8,7 @@
 
 use std::collections::HashSet;
 
-use chrono::{DateTime, NaiveDate, SecondsFormat, Utc};
+use chrono::{DateTime, Datelike, NaiveDate, SecondsFormat, Timelike, Utc};
 use serde_json::{Value, json};
 use uuid::Uuid;
 
@@ -84,8 +84,7 @@ pub fn parse_ids(items: &[Value]) -> Result<Vec<Uuid>, Vec<ValueError>> {
     let mut seen = HashSet::with_capacity(items.len());
     let mut errors = Vec::new();
     for (i, item) in items.iter().enumerate() {
-        // Only the hyphenated form (any case): the documented format, one spelling per ID.
-        match item.as_str().filter(|s| s.len() == 36).and_then(|s| Uuid::try_parse(s).ok()) {
+        match item.as_str().and_then(parse_id) {
             Some(id) => {
                 if seen.insert(id) {
                     ids.push(id);
@@ -99,6 +98,12 @@ pub fn parse_ids(items: &[Value]) -> Result<Vec<Uuid>, Vec<ValueError>> {
         }
     }
     if errors.is_empty() { Ok(ids) } else { Err(errors) }
+}
+
+/// An ID as the API spells it: only the hyphenated form (any case), one spelling per ID, in
+/// bodies and paths alike (not `{…}`, `urn:uuid:` or 32 bare hex digits).
+pub fn parse_id(text: &str) -> Option<Uuid> {
+    if text.len() == 36 { Uuid::try_parse(text).ok() } else { None }
 }
 
 /// The text the uniqueness table stores for a canonical value, for `isUnique` attributes.
@@ -192,10 +197,16 @@ fn date(raw: &Value) -> Result<Value, ValueError> {
 
 fn datetime(raw: &Value) -> Result<Value, ValueError> {
     let s = raw.as_str().ok_or_else(|| err("invalid_type", "expected an RFC 3339 date-time string"))?;
-    let parsed = DateTime::parse_from_rfc3339(s).map_err(|_| {
-        err("invalid_format", "expected an RFC 3339 date-time with offset, e.g. 2025-06-01T10:00:00+00:00")
-    })?;
-    Ok(Value::String(parsed.with_timezone(&Utc).to_rfc3339_opts(SecondsFormat::AutoSi, false)))
+    let invalid =
+        || err("invalid_format", "expected an RFC 3339 date-time with offset, e.g. 2025-06-01T10:00:00+00:00");
+    let utc = DateTime::parse_from_rfc3339(s).map_err(|_| invalid())?.with_timezone(&Utc);
+    // chrono reads a leap second (`:60`) as a nanosecond count past one second, and an offset
+    // can carry a year-9999 time into year 10000. Neither can be written back as RFC 3339 with
+    // a four-digit year and a second from 00 to 59, which is what we store and return.
+    if utc.nanosecond() >= 1_000_000_000 || !(0..=9999).contains(&utc.year()) {
+        return Err(err("out_of_range", "expected a date-time from 0000-01-01 to 9999-12-31 in UTC, seconds 00 to 59"));
+    }
+    Ok(Value::String(utc.to_rfc3339_opts(SecondsFormat::AutoSi, false)))
 }
 
 fn option_ref(attr: &AttributeDef, raw: &Value) -> Result<i64, ValueError> {

@@ -104,8 +104,9 @@ pub async fn update_attribute(
 ) -> Result<(StatusCode, axum::Json<AttributeEnvelope>), ApiError> {
     let org = caller.organization_id;
     let object = lookup::object(&state, org, &slug).await?;
-    let attr =
-        object.attribute(&key).ok_or_else(|| ApiError::NotFound(format!("No attribute '{key}' on '{slug}'.")))?;
+    let attr = object
+        .attribute(&key)
+        .ok_or_else(|| ApiError::NotFound(format!("No attribute '{}' on '{slug}'.", super::error::echo(&key))))?;
     if attr.is_standard {
         return Err(ApiError::Forbidden(format!("'{key}' is a standard attribute and cannot be changed.")));
     }

@@ -46,7 +46,13 @@ impl<R: Required> FromRequestParts<AppState> for Caller<R> {
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
-        let header = parts.headers.get(AUTHORIZATION).ok_or(ApiError::MissingToken)?;
+        let mut headers = parts.headers.get_all(AUTHORIZATION).iter();
+        let header = headers.next().ok_or(ApiError::MissingToken)?;
+        if headers.next().is_some() {
+            // Which one counts is ambiguous (a proxy may check the other): refuse both.
+            let message = "Send exactly one Authorization header.".to_owned();
+            return Err(ApiError::BadRequest { code: "duplicate_header", message, errors: vec![] });
+        }
         let bearer = header
             .to_str()
             .ok()

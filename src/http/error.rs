@@ -42,8 +42,25 @@ pub struct ErrorBody {
     pub code: String,
     /// One sentence a person can act on.
     pub message: String,
-    /// Every problem found, not only the first.
+    /// Every problem found, not only the first; at most 100 are listed (see `errorsOmitted`).
     pub errors: Vec<FieldError>,
+    /// How many more problems were found than `errors` lists; absent when none.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(minimum = 1)]
+    pub errors_omitted: Option<usize>,
+}
+
+/// Most problems an error response lists; the rest are only counted.
+pub const MAX_LISTED_ERRORS: usize = 100;
+/// Longest message or pointer in an error response, in characters.
+pub const MAX_MESSAGE_CHARS: usize = 500;
+pub use crate::domain::problem::echo;
+
+fn bounded(text: String) -> String {
+    match crate::domain::problem::truncate(&text, MAX_MESSAGE_CHARS) {
+        std::borrow::Cow::Borrowed(_) => text,
+        std::borrow::Cow::Owned(cut) => cut,
+    }
 }
 
 /// Everything a handler can fail with.
@@ -70,8 +87,8 @@ pub enum ApiError {
     PayloadTooLarge,
     #[error("{message}")]
     Unprocessable { code: &'static str, message: String },
-    #[error("Send the body as JSON with 'Content-Type: application/json'.")]
-    UnsupportedMediaType,
+    #[error("{0}")]
+    UnsupportedMediaType(&'static str),
     #[error("Too many requests for this token; retry after {0} seconds.")]
     RateLimited(u64),
     #[error("The database is unavailable; retry shortly.")]
@@ -132,7 +149,7 @@ impl ApiError {
             ApiError::PreconditionFailed(_) => StatusCode::PRECONDITION_FAILED,
             ApiError::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
             ApiError::Unprocessable { .. } => StatusCode::UNPROCESSABLE_ENTITY,
-            ApiError::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            ApiError::UnsupportedMediaType(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             ApiError::RateLimited(_) => StatusCode::TOO_MANY_REQUESTS,
             ApiError::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
             ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
@@ -150,7 +167,7 @@ impl ApiError {
             ApiError::Forbidden(_) => "forbidden",
             ApiError::NotFound(_) => "not_found",
             ApiError::PayloadTooLarge => "payload_too_large",
-            ApiError::UnsupportedMediaType => "unsupported_media_type",
+            ApiError::UnsupportedMediaType(_) => "unsupported_media_type",
             ApiError::RateLimited(_) => "rate_limited",
             ApiError::Unavailable => "database_unavailable",
             ApiError::Internal(_) => "internal_error",
@@ -180,8 +197,23 @@ impl From<sqlx::Error> for ApiError {
 }
 
 /// Builds an envelope response; shared with the middleware that wraps bare framework errors.
-pub fn envelope(status: StatusCode, code: &str, message: String, errors: Vec<FieldError>) -> Response {
-    let body = ErrorBody { success: false, status: status.as_u16(), code: code.to_owned(), message, errors };
+/// Every error response passes here, so this is where it is bounded: at most
+/// [`MAX_LISTED_ERRORS`] problems (the rest counted), each text at most [`MAX_MESSAGE_CHARS`].
+pub fn envelope(status: StatusCode, code: &str, message: String, mut errors: Vec<FieldError>) -> Response {
+    let omitted = errors.len().saturating_sub(MAX_LISTED_ERRORS);
+    errors.truncate(MAX_LISTED_ERRORS);
+    for error in &mut errors {
+        error.pointer = bounded(std::mem::take(&mut error.pointer));
+        error.message = bounded(std::mem::take(&mut error.message));
+    }
+    let body = ErrorBody {
+        success: false,
+        status: status.as_u16(),
+        code: code.to_owned(),
+        message: bounded(message),
+        errors,
+        errors_omitted: (omitted > 0).then_some(omitted),
+    };
     let mut response = (status, axum::Json(body)).into_response();
     let headers = response.headers_mut();
     match status {

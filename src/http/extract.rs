@@ -15,9 +15,7 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for Json<T> {
     type Rejection = ApiError;
 
     async fn from_request(req: Request, state: &S) -> Result<Self, ApiError> {
-        if !is_json(&req) {
-            return Err(ApiError::UnsupportedMediaType);
-        }
+        media_type(&req)?;
         let bytes = Bytes::from_request(req, state).await.map_err(|rejection| {
             if rejection.status() == axum::http::StatusCode::PAYLOAD_TOO_LARGE {
                 ApiError::PayloadTooLarge
@@ -29,12 +27,29 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for Json<T> {
     }
 }
 
-fn is_json(req: &Request) -> bool {
+/// The body must be JSON (`application/json` or `application/*+json`), in UTF-8 (the only
+/// charset JSON has, RFC 8259), and not content-encoded: we decode none, and reading gzip as
+/// plain text would be a lie.
+fn media_type(req: &Request) -> Result<(), ApiError> {
+    const NOT_JSON: &str = "Send the body as JSON with 'Content-Type: application/json'.";
+    let encodings = req.headers().get_all(header::CONTENT_ENCODING);
+    if encodings.iter().any(|v| !v.as_bytes().eq_ignore_ascii_case(b"identity")) {
+        return Err(ApiError::UnsupportedMediaType("Content-Encoding is not supported: send the body uncompressed."));
+    }
     let Some(value) = req.headers().get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()) else {
-        return false;
+        return Err(ApiError::UnsupportedMediaType(NOT_JSON));
     };
-    let essence = value.split(';').next().unwrap_or_default().trim().to_ascii_lowercase();
-    essence == "application/json" || (essence.starts_with("application/") && essence.ends_with("+json"))
+    let mut parts = value.split(';');
+    let essence = parts.next().unwrap_or_default().trim().to_ascii_lowercase();
+    if !(essence == "application/json" || (essence.starts_with("application/") && essence.ends_with("+json"))) {
+        return Err(ApiError::UnsupportedMediaType(NOT_JSON));
+    }
+    let charset = parts.filter_map(|p| p.split_once('=')).find(|(k, _)| k.trim().eq_ignore_ascii_case("charset"));
+    match charset.map(|(_, v)| v.trim().trim_matches('"').to_ascii_lowercase()) {
+        None => Ok(()),
+        Some(c) if c == "utf-8" || c == "utf8" => Ok(()),
+        Some(_) => Err(ApiError::UnsupportedMediaType("JSON bodies must be UTF-8: send 'charset=utf-8' or none.")),
+    }
 }
 
 /// Deserializes `bytes`, reporting syntax errors with their position and type errors with a pointer.

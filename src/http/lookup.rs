@@ -4,7 +4,7 @@ use std::sync::Arc;
 
 use uuid::Uuid;
 
-use super::error::ApiError;
+use super::error::{ApiError, echo};
 use super::state::AppState;
 use crate::domain::schema::ObjectDef;
 
@@ -15,7 +15,7 @@ pub async fn object(state: &AppState, organization_id: Uuid, slug: &str) -> Resu
         .iter()
         .find(|o| o.slug == slug)
         .cloned()
-        .ok_or_else(|| ApiError::NotFound(format!("No object '{slug}' in this organization.")))
+        .ok_or_else(|| ApiError::NotFound(format!("No object '{}' in this organization.", echo(slug))))
 }
 
 /// Forgets the organization's cached schema after this process changed it, so the change is
@@ -24,7 +24,9 @@ pub fn schema_changed(state: &AppState, organization_id: Uuid) {
     state.cache.forget_organization(organization_id);
 }
 
-/// A record id from the path; anything but a UUID cannot name a record, so it is a 404 too.
+/// A record id from the path, in the one form bodies accept too; anything else cannot name a
+/// record, so it is a 404.
 pub fn record_id(raw: &str) -> Result<Uuid, ApiError> {
-    Uuid::try_parse(raw).map_err(|_| ApiError::NotFound(format!("No record '{raw}': record ids are UUIDs.")))
+    crate::domain::value::parse_id(raw)
+        .ok_or_else(|| ApiError::NotFound(format!("No record '{}': record ids are hyphenated UUIDs.", echo(raw))))
 }

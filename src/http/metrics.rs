@@ -28,15 +28,16 @@ pub fn handle() -> &'static PrometheusHandle {
     })
 }
 
-/// Counts every request by route template, method and status, and records its latency.
+/// Counts every request by route template, method and status, and records its latency. Every
+/// label comes from a closed set: route templates (any unmatched path is `unmatched`), the
+/// standard methods (any other is `OTHER`), status codes.
 pub async fn track(request: Request, next: Next) -> Response {
     let route = request.extensions().get::<MatchedPath>().map_or("unmatched", MatchedPath::as_str).to_owned();
-    let method = request.method().as_str().to_owned();
+    let method = crate::telemetry::method_label(request.method());
     let start = Instant::now();
     let response = next.run(request).await;
     let status = response.status().as_u16().to_string();
-    metrics::histogram!(LATENCY, "route" => route.clone(), "method" => method.clone())
-        .record(start.elapsed().as_secs_f64());
+    metrics::histogram!(LATENCY, "route" => route.clone(), "method" => method).record(start.elapsed().as_secs_f64());
     metrics::counter!("http_requests_total", "route" => route, "method" => method, "status" => status).increment(1);
     response
 }

@@ -36,6 +36,8 @@ pub fn apply(router: Router, config: &LayerConfig) -> Result<Router, String> {
     let cors = cors(&config.cors_origins)?;
     Ok(router.layer(
         ServiceBuilder::new()
+            .layer(axum::middleware::from_fn(super::security_headers::set))
+            .layer(axum::middleware::map_request(drop_unfit_request_id))
             .layer(SetRequestIdLayer::new(REQUEST_ID, MakeRequestUuid))
             // One line per finished request, inside the request's span (request id, route,
             // organization; never the token), with status and latency.
@@ -51,6 +53,21 @@ pub fn apply(router: Router, config: &LayerConfig) -> Result<Router, String> {
             .layer(TimeoutLayer::with_status_code(StatusCode::SERVICE_UNAVAILABLE, config.request_timeout))
             .layer(RequestBodyLimitLayer::new(BODY_LIMIT)),
     ))
+}
+
+/// Longest `x-request-id` taken from a client; a longer or odd one is replaced by a UUID, so a
+/// client cannot make us echo or log kilobytes.
+pub const MAX_REQUEST_ID_CHARS: usize = 128;
+
+async fn drop_unfit_request_id(mut request: axum::extract::Request) -> axum::extract::Request {
+    let fit = |v: &HeaderValue| {
+        (1..=MAX_REQUEST_ID_CHARS).contains(&v.len()) && v.as_bytes().iter().all(|b| b.is_ascii_graphic())
+    };
+    let ids = request.headers().get_all(&REQUEST_ID);
+    if ids.iter().count() > 1 || ids.iter().any(|v| !fit(v)) {
+        request.headers_mut().remove(&REQUEST_ID);
+    }
+    request
 }
 
 fn cors(origins: &[String]) -> Result<Option<CorsLayer>, String> {

@@ -21,6 +21,7 @@ pub mod relation;
 pub mod relation_headers;
 pub mod relation_input;
 pub mod schema_dto;
+pub mod security_headers;
 pub mod state;
 pub mod timestamp;
 pub mod value_schema;
@@ -68,7 +69,9 @@ fn split() -> (axum::Router<AppState>, utoipa::openapi::OpenApi) {
 pub fn router(state: AppState, layers: &middleware::LayerConfig) -> Result<axum::Router, String> {
     let (routes, spec) = split();
     // The document and its viewer are not API operations, so they are the only routes outside `routes!`.
-    let config = utoipa_swagger_ui::Config::new(["/openapi.json"]).persist_authorization(true);
+    // Not persisted: a token in localStorage outlives the tab and is readable by any script on
+    // this origin.
+    let config = utoipa_swagger_ui::Config::new(["/openapi.json"]).persist_authorization(false);
     let docs = utoipa_swagger_ui::SwaggerUi::new("/docs").url("/openapi.json", spec).config(config);
     middleware::apply(routes.merge(docs).with_state(state), layers)
 }

@@ -5,6 +5,7 @@ mod helpers;
 
 mod attributes;
 mod auth;
+mod bounded;
 mod cache;
 mod demo;
 mod health;
@@ -18,5 +19,6 @@ mod record_links;
 mod records;
 mod relation;
 mod relation_guarantees;
+mod request_rules;
 mod retries;
 mod workspace_doc;

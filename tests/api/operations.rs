@@ -8,6 +8,14 @@ use tower::ServiceExt;
 
 use crate::helpers::spawn_app;
 
+/// `GET /metrics` as text, asserting it is served as Prometheus text.
+pub async fn metrics_text(app: &crate::helpers::TestApp) -> String {
+    let response = app.router.clone().oneshot(Request::get("/metrics").body(Body::empty()).unwrap()).await.unwrap();
+    assert_eq!(response.status(), StatusCode::OK);
+    assert!(response.headers()["content-type"].to_str().unwrap().starts_with("text/plain"));
+    String::from_utf8(response.into_body().collect().await.unwrap().to_bytes().to_vec()).unwrap()
+}
+
 #[tokio::test]
 async fn metrics_count_requests_by_route_and_links_changed() {
     let app = spawn_app().await;
@@ -17,10 +25,7 @@ async fn metrics_count_requests_by_route_and_links_changed() {
     let order = app.record(&org, "orders", json!({})).await;
     let path = format!("/v2/crm/orders/{order}/relation");
     app.patch(&path, &org.token, json!({"attributeSlug": "products", "add": [product]})).await;
-    let response = app.router.clone().oneshot(Request::get("/metrics").body(Body::empty()).unwrap()).await.unwrap();
-    assert_eq!(response.status(), StatusCode::OK);
-    assert!(response.headers()["content-type"].to_str().unwrap().starts_with("text/plain"));
-    let text = String::from_utf8(response.into_body().collect().await.unwrap().to_bytes().to_vec()).unwrap();
+    let text = metrics_text(&app).await;
     for expected in [
         r#"http_requests_total{route="/v2/crm/{objectSlug}/{recordId}/relation",method="PATCH",status="200"}"#,
         "http_request_duration_seconds_bucket",
