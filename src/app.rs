@@ -6,6 +6,7 @@ use tokio::net::TcpListener;
 use crate::config::{Config, redact_url};
 use crate::embedded_pg::{self, EmbeddedPg};
 use crate::http::{self, middleware::LayerConfig, state::AppState};
+use crate::server::{self, ServerLimits};
 use crate::{db, shutdown};
 
 /// Why the application could not start or run.
@@ -81,7 +82,11 @@ pub async fn serve(config: &Config, demo: bool) -> Result<(), AppError> {
             }
         }
     }
-    let layers = LayerConfig { cors_origins: config.cors_origins.clone(), request_timeout: config.request_timeout };
+    let layers = LayerConfig {
+        cors_origins: config.cors_origins.clone(),
+        request_timeout: config.request_timeout,
+        body_timeout: config.body_timeout,
+    };
     let state = AppState::new(database.pool.clone()).with_rate_limit(config.rate_limit);
     let router = http::router(state, &layers).map_err(AppError::Other)?;
     let purger = tokio::spawn(purge_idempotency_keys(database.pool.clone()));
@@ -97,11 +102,25 @@ pub async fn serve(config: &Config, demo: bool) -> Result<(), AppError> {
         listener.local_addr().map_err(|e| AppError::Other(e.to_string()))?,
         database.description
     );
-    let served = axum::serve(listener, router).with_graceful_shutdown(shutdown::signal()).await;
+    let limits = ServerLimits { header_timeout: config.header_timeout, max_connections: connection_cap(config) };
+    server::run(listener, router, limits, shutdown::signal()).await;
     tracing::info!("shutting down");
     purger.abort();
     database.close().await;
-    served.map_err(|e| AppError::Other(format!("server error: {e}")))
+    Ok(())
+}
+
+/// `CRM_MAX_CONNECTIONS`, lowered to what the open-file limit (raised to its hard limit first)
+/// leaves after the probe reserve and the descriptors the process needs besides connections.
+fn connection_cap(config: &Config) -> usize {
+    const OTHER_FILES: u64 = 256;
+    let Some(files) = server::raise_fd_limit() else { return config.max_connections };
+    let room = files.saturating_sub(OTHER_FILES + u64::from(config.pool_size) + server::HEALTH_RESERVE as u64);
+    let cap = config.max_connections.min(usize::try_from(room).unwrap_or(usize::MAX)).max(1);
+    if cap < config.max_connections {
+        tracing::warn!(files, cap, "CRM_MAX_CONNECTIONS lowered to fit the open-file limit");
+    }
+    cap
 }
 
 /// Deletes Idempotency-Key responses older than 24 hours, every ten minutes. Lookups ignore

@@ -33,6 +33,13 @@ pub struct Config {
     pub request_timeout: Duration,
     /// `CRM_RATE_LIMIT`: requests per second per token, bursts of twice that (unset or 0: off).
     pub rate_limit: Option<std::num::NonZeroU32>,
+    /// `CRM_HEADER_TIMEOUT_SECS`: time to send a request's headers, counted from when the
+    /// connection starts waiting for them, so also the idle keep-alive timeout (default 10).
+    pub header_timeout: Duration,
+    /// `CRM_BODY_TIMEOUT_SECS`: time to send a request body; slower is a 408 (default 10).
+    pub body_timeout: Duration,
+    /// `CRM_MAX_CONNECTIONS`: open connections served (default 10,000), plus a few for probes.
+    pub max_connections: usize,
 }
 
 /// A variable is set to something we cannot use.
@@ -78,6 +85,9 @@ impl Config {
                 number(get("CRM_REQUEST_TIMEOUT_SECS"), "CRM_REQUEST_TIMEOUT_SECS", 30, 1..=3600)?.into(),
             ),
             rate_limit: std::num::NonZeroU32::new(number(get("CRM_RATE_LIMIT"), "CRM_RATE_LIMIT", 0, 0..=1_000_000)?),
+            header_timeout: seconds(get("CRM_HEADER_TIMEOUT_SECS"), "CRM_HEADER_TIMEOUT_SECS", 10)?,
+            body_timeout: seconds(get("CRM_BODY_TIMEOUT_SECS"), "CRM_BODY_TIMEOUT_SECS", 10)?,
+            max_connections: number(get("CRM_MAX_CONNECTIONS"), "CRM_MAX_CONNECTIONS", 10_000, 1..=1_000_000)? as usize,
         })
     }
 
@@ -88,6 +98,10 @@ impl Config {
             None => format!("bundled PostgreSQL in {}", self.data_dir.display()),
         }
     }
+}
+
+fn seconds(raw: Option<String>, var: &'static str, default: u32) -> Result<Duration, ConfigError> {
+    Ok(Duration::from_secs(number(raw, var, default, 1..=3600)?.into()))
 }
 
 fn number(
@@ -129,6 +143,9 @@ impl fmt::Debug for Config {
             .field("pool_size", &self.pool_size)
             .field("request_timeout", &self.request_timeout)
             .field("rate_limit", &self.rate_limit)
+            .field("header_timeout", &self.header_timeout)
+            .field("body_timeout", &self.body_timeout)
+            .field("max_connections", &self.max_connections)
             .finish()
     }
 }
@@ -149,6 +166,8 @@ mod tests {
         assert!(c.database_url.is_none() && c.cors_origins.is_empty());
         assert_eq!((c.pool_size, c.log_format), (16, LogFormat::Pretty));
         assert!(c.rate_limit.is_none());
+        assert_eq!((c.header_timeout, c.body_timeout), (Duration::from_secs(10), Duration::from_secs(10)));
+        assert_eq!(c.max_connections, 10_000);
     }
 
     #[test]

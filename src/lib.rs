@@ -18,6 +18,8 @@ pub mod domain;
 pub mod embedded_pg;
 /// HTTP handlers, extractors, errors and the OpenAPI document.
 pub mod http;
+/// The HTTP server: accept loop, connection limits and timeouts, lingering close.
+pub mod server;
 /// Waiting for SIGINT/SIGTERM.
 pub mod shutdown;
 /// Logging setup and request spans.

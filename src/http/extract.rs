@@ -6,6 +6,10 @@ use axum::http::header;
 use serde::de::DeserializeOwned;
 
 use super::error::{ApiError, FieldError};
+use super::middleware::BodyTimeout;
+
+/// Used when the middleware stack did not say (it always does in the server).
+const DEFAULT_BODY_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(10);
 
 /// Like `axum::Json`, but failures name the JSON pointer of the bad field.
 #[derive(Debug, Clone, Copy, Default)]
@@ -16,7 +20,9 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for Json<T> {
 
     async fn from_request(req: Request, state: &S) -> Result<Self, ApiError> {
         media_type(&req)?;
-        let bytes = Bytes::from_request(req, state).await.map_err(|rejection| {
+        let within = req.extensions().get::<BodyTimeout>().map_or(DEFAULT_BODY_TIMEOUT, |t| t.0);
+        let read = tokio::time::timeout(within, Bytes::from_request(req, state));
+        let bytes = read.await.map_err(|_| ApiError::BodyTimeout(within.as_secs()))?.map_err(|rejection| {
             if rejection.status() == axum::http::StatusCode::PAYLOAD_TOO_LARGE {
                 ApiError::PayloadTooLarge
             } else {

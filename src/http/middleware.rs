@@ -29,7 +29,13 @@ pub struct LayerConfig {
     pub cors_origins: Vec<String>,
     /// A request running longer is answered with 503.
     pub request_timeout: Duration,
+    /// A request body arriving slower is answered with 408.
+    pub body_timeout: Duration,
 }
+
+/// The time a request's body may take to arrive, for the extractors that read it.
+#[derive(Debug, Clone, Copy)]
+pub struct BodyTimeout(pub Duration);
 
 /// Wraps the router in the middleware stack (outermost first).
 pub fn apply(router: Router, config: &LayerConfig) -> Result<Router, String> {
@@ -39,6 +45,7 @@ pub fn apply(router: Router, config: &LayerConfig) -> Result<Router, String> {
             .layer(axum::middleware::from_fn(super::security_headers::set))
             .layer(axum::middleware::map_request(drop_unfit_request_id))
             .layer(SetRequestIdLayer::new(REQUEST_ID, MakeRequestUuid))
+            .layer(axum::Extension(BodyTimeout(config.body_timeout)))
             // One line per finished request, inside the request's span (request id, route,
             // organization; never the token), with status and latency.
             .layer(

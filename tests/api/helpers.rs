@@ -100,8 +100,11 @@ pub async fn spawn_app() -> TestApp {
     admin.close().await.unwrap();
     let database_url = cluster.pg.database_url(&name);
     let pool = db::connect(&database_url, 10).await.unwrap();
-    let layers =
-        LayerConfig { cors_origins: vec!["https://app.example".into()], request_timeout: Duration::from_secs(30) };
+    let layers = LayerConfig {
+        cors_origins: vec!["https://app.example".into()],
+        request_timeout: Duration::from_secs(30),
+        body_timeout: Duration::from_secs(10),
+    };
     let router = http::router(AppState::new(pool.clone()), &layers).unwrap();
     TestApp { router, pool, database_url }
 }
@@ -238,7 +241,11 @@ impl TestApp {
     /// A second server process on the same database: its own pool, caches and listener.
     pub async fn second_server(&self) -> TestApp {
         let pool = db::connect(&self.database_url, 5).await.unwrap();
-        let layers = LayerConfig { cors_origins: vec![], request_timeout: Duration::from_secs(30) };
+        let layers = LayerConfig {
+            cors_origins: vec![],
+            request_timeout: Duration::from_secs(30),
+            body_timeout: Duration::from_secs(10),
+        };
         let router = http::router(AppState::new(pool.clone()), &layers).unwrap();
         TestApp { router, pool, database_url: self.database_url.clone() }
     }
@@ -263,7 +270,11 @@ impl TestApp {
 impl TestApp {
     /// The same database behind a router whose tokens may make `per_second` requests a second.
     pub fn rate_limited(&self, per_second: u32) -> TestApp {
-        let layers = LayerConfig { cors_origins: vec![], request_timeout: Duration::from_secs(30) };
+        let layers = LayerConfig {
+            cors_origins: vec![],
+            request_timeout: Duration::from_secs(30),
+            body_timeout: Duration::from_secs(10),
+        };
         let state = AppState::new(self.pool.clone()).with_rate_limit(std::num::NonZeroU32::new(per_second));
         let router = http::router(state, &layers).unwrap();
         TestApp { router, pool: self.pool.clone(), database_url: self.database_url.clone() }

@@ -53,8 +53,14 @@ pub fn ok(dir: &Path, args: &[&str]) -> String {
 
 /// Starts `crm-api serve` on the data directory and port.
 pub fn serve(dir: &Path, port: u16) -> Child {
+    serve_with(dir, port, &[])
+}
+
+/// Starts `crm-api serve` with extra environment variables.
+pub fn serve_with(dir: &Path, port: u16, vars: &[(&str, &str)]) -> Child {
     Command::new(BIN)
         .arg("serve")
+        .envs(vars.iter().copied())
         .env("CRM_DATA_DIR", dir)
         .env("CRM_BIND", format!("127.0.0.1:{port}"))
         .env_remove("DATABASE_URL")
