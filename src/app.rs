@@ -53,7 +53,7 @@ impl Database {
             Some(_) => format!("{} (bundled, data in {})", redact_url(&url), config.data_dir.display()),
             None => redact_url(&url),
         };
-        let pool = db::connect(&url, config.pool_size)
+        let pool = db::connect_with_limits(&url, config.pool_size, &config.limits)
             .await
             .map_err(|source| AppError::Connect { url: redact_url(&url), source })?;
         db::migrate(&pool).await?;
@@ -87,7 +87,9 @@ pub async fn serve(config: &Config, demo: bool) -> Result<(), AppError> {
         request_timeout: config.request_timeout,
         body_timeout: config.body_timeout,
     };
-    let state = AppState::new(database.pool.clone()).with_rate_limit(config.rate_limit);
+    let state = AppState::new(database.pool.clone())
+        .with_rate_limit(config.rate_limit)
+        .with_auth_failure_limit(config.auth_failure_limit);
     let router = http::router(state, &layers).map_err(AppError::Other)?;
     let purger = tokio::spawn(purge_idempotency_keys(database.pool.clone()));
     let listener = match TcpListener::bind(config.bind).await {

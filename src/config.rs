@@ -5,6 +5,8 @@ use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::time::Duration;
 
+use crate::domain::limits::Limits;
+
 /// Log output format (`CRM_LOG_FORMAT`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum LogFormat {
@@ -33,6 +35,9 @@ pub struct Config {
     pub request_timeout: Duration,
     /// `CRM_RATE_LIMIT`: requests per second per token, bursts of twice that (unset or 0: off).
     pub rate_limit: Option<std::num::NonZeroU32>,
+    /// `CRM_AUTH_FAILURE_LIMIT`: failed authentications per second per client address, bursts
+    /// of ten times that (default 10; 0: off).
+    pub auth_failure_limit: Option<std::num::NonZeroU32>,
     /// `CRM_HEADER_TIMEOUT_SECS`: time to send a request's headers, counted from when the
     /// connection starts waiting for them, so also the idle keep-alive timeout (default 10).
     pub header_timeout: Duration,
@@ -40,6 +45,9 @@ pub struct Config {
     pub body_timeout: Duration,
     /// `CRM_MAX_CONNECTIONS`: open connections served (default 10,000), plus a few for probes.
     pub max_connections: usize,
+    /// `CRM_MAX_OBJECTS`, `CRM_MAX_ATTRIBUTES_PER_OBJECT`, `CRM_MAX_OPTIONS_PER_ATTRIBUTE`,
+    /// `CRM_MAX_IDEMPOTENCY_KEYS`: per-organization limits.
+    pub limits: Limits,
 }
 
 /// A variable is set to something we cannot use.
@@ -85,9 +93,16 @@ impl Config {
                 number(get("CRM_REQUEST_TIMEOUT_SECS"), "CRM_REQUEST_TIMEOUT_SECS", 30, 1..=3600)?.into(),
             ),
             rate_limit: std::num::NonZeroU32::new(number(get("CRM_RATE_LIMIT"), "CRM_RATE_LIMIT", 0, 0..=1_000_000)?),
+            auth_failure_limit: std::num::NonZeroU32::new(number(
+                get("CRM_AUTH_FAILURE_LIMIT"),
+                "CRM_AUTH_FAILURE_LIMIT",
+                10,
+                0..=1_000_000,
+            )?),
             header_timeout: seconds(get("CRM_HEADER_TIMEOUT_SECS"), "CRM_HEADER_TIMEOUT_SECS", 10)?,
             body_timeout: seconds(get("CRM_BODY_TIMEOUT_SECS"), "CRM_BODY_TIMEOUT_SECS", 10)?,
             max_connections: number(get("CRM_MAX_CONNECTIONS"), "CRM_MAX_CONNECTIONS", 10_000, 1..=1_000_000)? as usize,
+            limits: limits(&get)?,
         })
     }
 
@@ -98,6 +113,17 @@ impl Config {
             None => format!("bundled PostgreSQL in {}", self.data_dir.display()),
         }
     }
+}
+
+fn limits(get: &impl Fn(&str) -> Option<String>) -> Result<Limits, ConfigError> {
+    let d = Limits::default();
+    let limit = |var: &'static str, default: u32| number(get(var), var, default, 1..=1_000_000);
+    Ok(Limits {
+        objects: limit("CRM_MAX_OBJECTS", d.objects)?,
+        attributes_per_object: limit("CRM_MAX_ATTRIBUTES_PER_OBJECT", d.attributes_per_object)?,
+        options_per_attribute: limit("CRM_MAX_OPTIONS_PER_ATTRIBUTE", d.options_per_attribute)?,
+        idempotency_keys: limit("CRM_MAX_IDEMPOTENCY_KEYS", d.idempotency_keys)?,
+    })
 }
 
 fn seconds(raw: Option<String>, var: &'static str, default: u32) -> Result<Duration, ConfigError> {
@@ -143,9 +169,11 @@ impl fmt::Debug for Config {
             .field("pool_size", &self.pool_size)
             .field("request_timeout", &self.request_timeout)
             .field("rate_limit", &self.rate_limit)
+            .field("auth_failure_limit", &self.auth_failure_limit)
             .field("header_timeout", &self.header_timeout)
             .field("body_timeout", &self.body_timeout)
             .field("max_connections", &self.max_connections)
+            .field("limits", &self.limits)
             .finish()
     }
 }
@@ -168,6 +196,7 @@ mod tests {
         assert!(c.rate_limit.is_none());
         assert_eq!((c.header_timeout, c.body_timeout), (Duration::from_secs(10), Duration::from_secs(10)));
         assert_eq!(c.max_connections, 10_000);
+        assert_eq!(c.limits, Limits::default());
     }
 
     #[test]

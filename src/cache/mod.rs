@@ -6,7 +6,7 @@
 
 mod listener;
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 
@@ -21,6 +21,8 @@ pub use listener::spawn_listener;
 
 /// Most tokens kept; past it the token cache starts over (bounded memory under abuse).
 const MAX_TOKENS: usize = 10_000;
+/// Most unknown token ids remembered as unknown; past it that set starts over.
+const MAX_UNKNOWN_TOKENS: usize = 100_000;
 
 /// An organization's objects, shared so a lookup clones a pointer, not a schema.
 pub type Schema = Arc<Vec<Arc<ObjectDef>>>;
@@ -37,6 +39,9 @@ pub struct Cache {
 struct Inner {
     schemas: HashMap<Uuid, Schema>,
     tokens: HashMap<Uuid, StoredToken>,
+    /// Token ids the database does not know (or knows only as revoked), so a flood of made-up
+    /// tokens costs no query each. Forgotten like tokens: a new token's id is announced too.
+    unknown_tokens: HashSet<Uuid>,
     /// Bumped by every invalidation. A load that started before a bump is not stored, so a
     /// value read just before a change cannot outlive that change's notification.
     generation: u64,
@@ -71,24 +76,37 @@ impl Cache {
         Ok(schema)
     }
 
-    /// The active token with this id, from the cache or the database. Unknown ids are not
-    /// cached, so random tokens cannot fill memory.
+    /// The active token with this id, from the cache or the database. Both answers are
+    /// cached, in bounded maps, so neither known nor made-up ids cost a query each.
     pub async fn token(&self, pool: &PgPool, token_id: Uuid) -> Result<Option<StoredToken>, sqlx::Error> {
         let generation = {
             let inner = self.lock();
-            if let (true, Some(token)) = (self.is_live(), inner.tokens.get(&token_id)) {
-                return Ok(Some(token.clone()));
+            if self.is_live() {
+                if let Some(token) = inner.tokens.get(&token_id) {
+                    return Ok(Some(token.clone()));
+                }
+                if inner.unknown_tokens.contains(&token_id) {
+                    return Ok(None);
+                }
             }
             inner.generation
         };
         let token = db::tokens::find_active(pool, token_id).await?;
-        if let Some(found) = &token {
-            let mut inner = self.lock();
-            if self.is_live() && inner.generation == generation {
-                if inner.tokens.len() >= MAX_TOKENS {
-                    inner.tokens.clear();
+        let mut inner = self.lock();
+        if self.is_live() && inner.generation == generation {
+            match &token {
+                Some(found) => {
+                    if inner.tokens.len() >= MAX_TOKENS {
+                        inner.tokens.clear();
+                    }
+                    inner.tokens.insert(token_id, found.clone());
                 }
-                inner.tokens.insert(token_id, found.clone());
+                None => {
+                    if inner.unknown_tokens.len() >= MAX_UNKNOWN_TOKENS {
+                        inner.unknown_tokens.clear();
+                    }
+                    inner.unknown_tokens.insert(token_id);
+                }
             }
         }
         Ok(token)
@@ -101,11 +119,12 @@ impl Cache {
         inner.schemas.remove(&organization_id);
     }
 
-    /// Forgets a token (revoked or deleted).
+    /// Forgets what is known about a token id (created, revoked or deleted).
     pub fn forget_token(&self, token_id: Uuid) {
         let mut inner = self.lock();
         inner.generation += 1;
         inner.tokens.remove(&token_id);
+        inner.unknown_tokens.remove(&token_id);
     }
 
     /// Forgets everything, e.g. when notifications may have been missed.
@@ -114,6 +133,7 @@ impl Cache {
         inner.generation += 1;
         inner.schemas.clear();
         inner.tokens.clear();
+        inner.unknown_tokens.clear();
     }
 
     fn is_live(&self) -> bool {

@@ -19,6 +19,8 @@ use std::time::Duration;
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
 use sqlx::{PgPool, Postgres, Transaction};
 
+use crate::domain::limits::Limits;
+
 /// The embedded migrations (`migrations/`).
 pub static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!();
 
@@ -33,7 +35,19 @@ const ACQUIRE_TIMEOUT: Duration = Duration::from_secs(2);
 /// that died (the database restarted) fails its next query instead, which answers 503 and
 /// drops it; tests/outage.rs covers the restart.
 pub async fn connect(url: &str, size: u32) -> Result<PgPool, sqlx::Error> {
-    let options = url.parse::<PgConnectOptions>()?.application_name("crm-api");
+    connect_with_limits(url, size, &Limits::default()).await
+}
+
+/// Opens a pool whose connections enforce `limits`: they are settings of each connection,
+/// read by the triggers of migration 0008, so every writer on this pool is held to them.
+pub async fn connect_with_limits(url: &str, size: u32, limits: &Limits) -> Result<PgPool, sqlx::Error> {
+    let settings = [
+        ("crm.max_objects", limits.objects),
+        ("crm.max_attributes_per_object", limits.attributes_per_object),
+        ("crm.max_options_per_attribute", limits.options_per_attribute),
+        ("crm.max_idempotency_keys", limits.idempotency_keys),
+    ];
+    let options = url.parse::<PgConnectOptions>()?.application_name("crm-api").options(settings);
     PgPoolOptions::new()
         .max_connections(size)
         .acquire_timeout(ACQUIRE_TIMEOUT)
@@ -91,6 +105,12 @@ pub async fn end<T, E: From<sqlx::Error>>(tx: Transaction<'_, Postgres>, outcome
             Err(e)
         }
     }
+}
+
+/// The message of a per-organization limit that `err` reports (migration 0008), if it is one.
+pub fn limit_reached(err: &sqlx::Error) -> Option<String> {
+    let db = err.as_database_error()?;
+    db.constraint().filter(|c| c.starts_with("crm_limit_")).map(|_| db.message().to_owned())
 }
 
 /// Whether `err` is a violation of the named constraint (or unique index).

@@ -2,6 +2,7 @@
 
 pub mod attribute;
 pub mod key;
+pub mod limits;
 pub mod link_problems;
 pub mod member;
 pub mod pagination;

@@ -42,6 +42,7 @@ pub struct AttributeEnvelope {
         (status = 201, description = "Created.", body = AttributeEnvelope),
         (status = 400, description = "Missing type-specific fields, bad values, unknown related object.", body = ErrorBody),
         (status = 404, description = "No such object.", body = ErrorBody),
+        (status = 422, description = "The object (or a relation's related object) has as many attributes as it may, or too many options (`limit_reached`).", body = ErrorBody),
     ))]
 pub async fn create_attribute(
     caller: Caller<CrmWrite>,
@@ -95,6 +96,7 @@ async fn attribute_response(
         (status = 403, description = "A standard attribute, or the token lacks `crm:write`.", body = ErrorBody),
         (status = 404, description = "No such object or attribute.", body = ErrorBody),
         (status = 409, description = "The options were changed concurrently; retry.", body = ErrorBody),
+        (status = 422, description = "More options than an attribute may have (`limit_reached`).", body = ErrorBody),
     ))]
 pub async fn update_attribute(
     caller: Caller<CrmWrite>,

@@ -1,8 +1,9 @@
 //! Bearer-token authentication and scope checks, as extractors that run before the body is read.
 
 use std::marker::PhantomData;
+use std::net::SocketAddr;
 
-use axum::extract::FromRequestParts;
+use axum::extract::{ConnectInfo, FromRequestParts};
 use axum::http::header::AUTHORIZATION;
 use axum::http::request::Parts;
 use uuid::Uuid;
@@ -46,32 +47,48 @@ impl<R: Required> FromRequestParts<AppState> for Caller<R> {
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
-        let mut headers = parts.headers.get_all(AUTHORIZATION).iter();
-        let header = headers.next().ok_or(ApiError::MissingToken)?;
-        if headers.next().is_some() {
-            // Which one counts is ambiguous (a proxy may check the other): refuse both.
-            let message = "Send exactly one Authorization header.".to_owned();
-            return Err(ApiError::BadRequest { code: "duplicate_header", message, errors: vec![] });
-        }
-        let bearer = header
-            .to_str()
-            .ok()
-            .and_then(|v| v.split_once(' '))
-            .filter(|(scheme, _)| scheme.eq_ignore_ascii_case("bearer"))
-            .map(|(_, token)| token.trim())
-            .ok_or(ApiError::InvalidToken)?;
-        let presented = PresentedToken::parse(bearer).ok_or(ApiError::InvalidToken)?;
-        let stored = state
-            .cache
-            .token(&state.pool, presented.id())
-            .await?
-            .filter(|stored| presented.matches(&stored.secret_hash))
-            .ok_or(ApiError::InvalidToken)?;
-        tracing::Span::current().record("organization_id", tracing::field::display(stored.organization_id));
-        if !Scopes::from_stored(&stored.scopes).allows(R::SCOPE) {
-            return Err(ApiError::MissingScope(R::SCOPE));
-        }
-        state.rate_limit.check(presented.id()).map_err(ApiError::RateLimited)?;
-        Ok(Caller { organization_id: stored.organization_id, _scope: PhantomData })
+        let address = parts.extensions.get::<ConnectInfo<SocketAddr>>().map(|c| c.0.ip());
+        state.auth_failures.check(address).map_err(ApiError::RateLimited)?;
+        let organization_id = match authenticate::<R>(parts, state).await {
+            Err(ApiError::InvalidToken) => {
+                state.auth_failures.failed(address).map_err(ApiError::RateLimited)?;
+                return Err(ApiError::InvalidToken);
+            }
+            other => other?,
+        };
+        Ok(Caller { organization_id, _scope: PhantomData })
     }
 }
+
+/// The organization of the token presented, if it is valid and holds scope `R`.
+async fn authenticate<R: Required>(parts: &Parts, state: &AppState) -> Result<Uuid, ApiError> {
+    let mut headers = parts.headers.get_all(AUTHORIZATION).iter();
+    let header = headers.next().ok_or(ApiError::MissingToken)?;
+    if headers.next().is_some() {
+        // Which one counts is ambiguous (a proxy may check the other): refuse both.
+        let message = "Send exactly one Authorization header.".to_owned();
+        return Err(ApiError::BadRequest { code: "duplicate_header", message, errors: vec![] });
+    }
+    let bearer = header
+        .to_str()
+        .ok()
+        .and_then(|v| v.split_once(' '))
+        .filter(|(scheme, _)| scheme.eq_ignore_ascii_case("bearer"))
+        .map(|(_, token)| token.trim())
+        .ok_or(ApiError::InvalidToken)?;
+    let presented = PresentedToken::parse(bearer).ok_or(ApiError::InvalidToken)?;
+    let stored = state.cache.token(&state.pool, presented.id()).await?;
+    // Compared whether or not the id is known, so a 401 takes the same work either way and
+    // its timing does not tell a client which token ids exist.
+    let matches = presented.matches(stored.as_ref().map_or(&UNKNOWN_HASH[..], |s| &s.secret_hash));
+    let stored = stored.filter(|_| matches).ok_or(ApiError::InvalidToken)?;
+    tracing::Span::current().record("organization_id", tracing::field::display(stored.organization_id));
+    if !Scopes::from_stored(&stored.scopes).allows(R::SCOPE) {
+        return Err(ApiError::MissingScope(R::SCOPE));
+    }
+    state.rate_limit.check(presented.id()).map_err(ApiError::RateLimited)?;
+    Ok(stored.organization_id)
+}
+
+/// Stands in for the stored hash of an unknown token id; no token hashes to it.
+const UNKNOWN_HASH: [u8; 32] = [0; 32];

@@ -91,7 +91,7 @@ pub enum ApiError {
     Unprocessable { code: &'static str, message: String },
     #[error("{0}")]
     UnsupportedMediaType(&'static str),
-    #[error("Too many requests for this token; retry after {0} seconds.")]
+    #[error("Too many requests (for this token, or failed ones from this address); retry after {0} seconds.")]
     RateLimited(u64),
     #[error("The database is unavailable; retry shortly.")]
     Unavailable,
@@ -179,9 +179,13 @@ impl ApiError {
     }
 }
 
-/// Connection-level failures mean "try again later" (503), not a bug (500).
+/// A per-organization limit is a 422 that names it; connection-level failures mean "try again
+/// later" (503), not a bug (500).
 impl From<sqlx::Error> for ApiError {
     fn from(err: sqlx::Error) -> ApiError {
+        if let Some(message) = crate::db::limit_reached(&err) {
+            return ApiError::Unprocessable { code: "limit_reached", message };
+        }
         let unavailable = match &err {
             sqlx::Error::PoolTimedOut | sqlx::Error::PoolClosed | sqlx::Error::Io(_) => true,
             sqlx::Error::Tls(_) | sqlx::Error::WorkerCrashed => true,

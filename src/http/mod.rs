@@ -3,6 +3,7 @@
 pub mod attribute_dto;
 pub mod attributes;
 pub mod auth;
+pub mod auth_failures;
 pub mod error;
 pub mod extract;
 pub mod health;
@@ -20,6 +21,7 @@ pub mod records;
 pub mod relation;
 pub mod relation_headers;
 pub mod relation_input;
+pub mod rendered_docs;
 pub mod schema_dto;
 pub mod security_headers;
 pub mod state;

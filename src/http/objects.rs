@@ -82,6 +82,7 @@ pub struct CreateObject {
         (status = 201, description = "Created.", body = ObjectEnvelope),
         (status = 400, description = "Invalid or reserved slug, missing or too long names.", body = ErrorBody),
         (status = 409, description = "An object with this slug exists.", body = ErrorBody),
+        (status = 422, description = "The organization has as many objects as it may (`limit_reached`).", body = ErrorBody),
     ))]
 pub async fn create_object(
     caller: Caller<CrmWrite>,

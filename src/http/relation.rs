@@ -89,7 +89,7 @@ pub struct RelationResponse {
         (status = 409, description = "The relation's cardinality would be exceeded (names the links in the way), or a request with the same Idempotency-Key is in flight.", body = ErrorBody),
         (status = 412, description = "If-Match does not match the record's ETag; nothing written.", body = ErrorBody),
         (status = 415, description = "The body is not JSON.", body = ErrorBody),
-        (status = 422, description = "The Idempotency-Key was used with a different request.", body = ErrorBody),
+        (status = 422, description = "The Idempotency-Key was used with a different request, or the organization keeps as many Idempotency-Key responses as it may (`limit_reached`).", body = ErrorBody),
         (status = 503, description = "The database is unavailable; retry after `Retry-After`.", body = ErrorBody),
     ))]
 pub async fn update_relation(

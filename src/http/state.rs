@@ -5,7 +5,9 @@ use std::sync::Arc;
 
 use sqlx::PgPool;
 
+use super::auth_failures::AuthFailureLimit;
 use super::rate_limit::TokenRateLimit;
+use super::rendered_docs::RenderedDocs;
 use crate::cache::{self, Cache};
 
 /// Shared, cheaply clonable application state.
@@ -17,6 +19,10 @@ pub struct AppState {
     pub cache: Arc<Cache>,
     /// Per-token request quota.
     pub rate_limit: Arc<TokenRateLimit>,
+    /// Per-address quota of failed authentications.
+    pub auth_failures: Arc<AuthFailureLimit>,
+    /// Rendered workspace documents.
+    pub docs: Arc<RenderedDocs>,
 }
 
 impl AppState {
@@ -27,12 +33,20 @@ impl AppState {
         super::metrics::handle();
         let cache = Cache::new();
         cache::spawn_listener(cache.clone(), pool.clone());
-        AppState { pool, cache, rate_limit: Arc::new(TokenRateLimit::off()) }
+        let (rate_limit, auth_failures) = (Arc::new(TokenRateLimit::off()), Arc::new(AuthFailureLimit::off()));
+        AppState { pool, cache, rate_limit, auth_failures, docs: Arc::new(RenderedDocs::new()) }
     }
 
     /// Limits every token to `per_second` requests per second (bursts of twice that).
     pub fn with_rate_limit(mut self, per_second: Option<NonZeroU32>) -> AppState {
         self.rate_limit = Arc::new(per_second.map_or_else(TokenRateLimit::off, TokenRateLimit::per_second));
+        self
+    }
+
+    /// Limits every client address to `per_second` failed authentications per second (bursts
+    /// of ten times that); past it, its requests needing a token are 429 until it waits.
+    pub fn with_auth_failure_limit(mut self, per_second: Option<NonZeroU32>) -> AppState {
+        self.auth_failures = Arc::new(per_second.map_or_else(AuthFailureLimit::off, AuthFailureLimit::per_second));
         self
     }
 }

@@ -9,6 +9,7 @@
 use std::sync::{Arc, OnceLock};
 
 use axum::extract::State;
+use axum::response::IntoResponse;
 use serde_json::{Value, json};
 
 use super::auth::{Caller, CrmRead};
@@ -38,9 +39,15 @@ const RELATION: &str = "/v2/crm/{objectSlug}/{recordId}/relation";
 pub async fn workspace_openapi(
     caller: Caller<CrmRead>,
     State(state): State<AppState>,
-) -> Result<axum::Json<Value>, ApiError> {
+) -> Result<axum::response::Response, ApiError> {
     let schema = state.cache.schema(&state.pool, caller.organization_id).await?;
-    Ok(axum::Json(document(base(), &schema)))
+    let rendered = state.docs.get(caller.organization_id, schema, render).await.map_err(ApiError::Internal)?;
+    Ok(([(axum::http::header::CONTENT_TYPE, "application/json")], rendered).into_response())
+}
+
+/// The document as JSON bytes; run by [`super::rendered_docs`], once per schema version.
+fn render(schema: &crate::cache::Schema) -> Vec<u8> {
+    serde_json::to_vec(&document(base(), schema)).expect("a JSON value serializes")
 }
 
 /// The static document as JSON, built once.

@@ -78,3 +78,30 @@ async fn a_token_without_the_scope_is_403() {
     assert_eq!(response.code(), "insufficient_scope");
     assert!(response.body["message"].as_str().unwrap().contains("users:read"));
 }
+
+#[tokio::test]
+async fn failed_attempts_from_one_address_use_up_its_quota_and_spare_others() {
+    use axum::extract::ConnectInfo;
+    use std::net::SocketAddr;
+    let app = spawn_app().await;
+    let org = app.org("acme").await;
+    let limited = app.auth_failure_limited(1);
+    let from = |address: &str, token: &str| {
+        let mut request = Request::get(USERS).header("authorization", format!("Bearer {token}"));
+        let address: SocketAddr = address.parse().unwrap();
+        request.extensions_mut().unwrap().insert(ConnectInfo(address));
+        request.body(Body::empty()).unwrap()
+    };
+    let bogus = crm_api::domain::token::NewToken::generate().plaintext;
+    // A quota of 1/s allows a burst of 10 failures.
+    for _ in 0..10 {
+        assert_eq!(limited.send(from("192.0.2.7:4000", &bogus)).await.status, StatusCode::UNAUTHORIZED);
+    }
+    let refused = limited.send(from("192.0.2.7:4001", &bogus)).await;
+    assert_eq!(refused.status, StatusCode::TOO_MANY_REQUESTS);
+    assert!(refused.headers.contains_key("retry-after"));
+    // Until it has waited, that address gets 429 even with a valid token; others are served.
+    assert_eq!(limited.send(from("192.0.2.7:4002", &org.token)).await.status, StatusCode::TOO_MANY_REQUESTS);
+    assert_eq!(limited.send(from("192.0.2.8:4000", &org.token)).await.status, StatusCode::OK);
+    assert_eq!(limited.send(from("192.0.2.8:4000", &bogus)).await.status, StatusCode::UNAUTHORIZED);
+}

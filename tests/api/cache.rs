@@ -67,3 +67,41 @@ async fn a_member_deactivated_elsewhere_cannot_be_linked() {
         .await;
     assert_eq!(response.body["errors"][0]["code"], "inactive_member");
 }
+
+/// Whether a request with `token` is answered 401 while `api_tokens` is locked against every
+/// reader, i.e. without a query.
+async fn refused_without_a_query(app: &crate::helpers::TestApp, token: &str) -> bool {
+    use sqlx::Connection;
+    let mut locker = sqlx::PgConnection::connect(&app.database_url).await.unwrap();
+    let mut tx = locker.begin().await.unwrap();
+    sqlx::query("lock table api_tokens in access exclusive mode").execute(&mut *tx).await.unwrap();
+    let answer =
+        tokio::time::timeout(std::time::Duration::from_secs(2), app.get("/v2/organizations/users", token)).await;
+    tx.rollback().await.unwrap();
+    matches!(answer, Ok(response) if response.status == StatusCode::UNAUTHORIZED)
+}
+
+#[tokio::test]
+async fn unknown_token_ids_are_remembered_until_such_a_token_is_created() {
+    let app = spawn_app().await;
+    let org = app.org("acme").await;
+    let made_up = crm_api::domain::token::NewToken::generate();
+    let mut remembered = false;
+    // The cache works once its listener is connected, a moment after start.
+    for _ in 0..20 {
+        assert_eq!(app.get("/v2/organizations/users", &made_up.plaintext).await.status, StatusCode::UNAUTHORIZED);
+        if refused_without_a_query(&app, &made_up.plaintext).await {
+            remembered = true;
+            break;
+        }
+    }
+    assert!(remembered, "every unknown token id costs a query");
+    let scopes = crm_api::domain::scope::Scopes::new([crm_api::domain::scope::Scope::UsersRead]);
+    db::tokens::create(&app.pool, org.id, &made_up, None, &scopes).await.unwrap();
+    let accepted = app
+        .within_a_second(|| async {
+            app.get("/v2/organizations/users", &made_up.plaintext).await.status == StatusCode::OK
+        })
+        .await;
+    assert!(accepted, "a token created after its id was found unknown is still refused");
+}

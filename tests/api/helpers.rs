@@ -279,4 +279,29 @@ impl TestApp {
         let router = http::router(state, &layers).unwrap();
         TestApp { router, pool: self.pool.clone(), database_url: self.database_url.clone() }
     }
+
+    /// The same database behind a pool and router holding organizations to `limits`.
+    pub async fn with_limits(self, limits: crm_api::domain::limits::Limits) -> TestApp {
+        let pool = db::connect_with_limits(&self.database_url, 10, &limits).await.unwrap();
+        let layers = LayerConfig {
+            cors_origins: vec![],
+            request_timeout: Duration::from_secs(30),
+            body_timeout: Duration::from_secs(10),
+        };
+        let router = http::router(AppState::new(pool.clone()), &layers).unwrap();
+        TestApp { router, pool, database_url: self.database_url }
+    }
+
+    /// The same database behind a router allowing each client address `per_second` failed
+    /// authentications a second.
+    pub fn auth_failure_limited(&self, per_second: u32) -> TestApp {
+        let layers = LayerConfig {
+            cors_origins: vec![],
+            request_timeout: Duration::from_secs(30),
+            body_timeout: Duration::from_secs(10),
+        };
+        let state = AppState::new(self.pool.clone()).with_auth_failure_limit(std::num::NonZeroU32::new(per_second));
+        let router = http::router(state, &layers).unwrap();
+        TestApp { router, pool: self.pool.clone(), database_url: self.database_url.clone() }
+    }
 }

@@ -10,6 +10,7 @@ mod cache;
 mod demo;
 mod health;
 mod hostile;
+mod limits;
 mod members;
 mod middleware;
 mod objects;
