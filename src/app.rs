@@ -89,7 +89,8 @@ pub async fn serve(config: &Config, demo: bool) -> Result<(), AppError> {
     };
     let state = AppState::new(database.pool.clone())
         .with_rate_limit(config.rate_limit)
-        .with_auth_failure_limit(config.auth_failure_limit);
+        .with_auth_failure_limit(config.auth_failure_limit)
+        .with_webhooks(config.webhooks.clone());
     let router = http::router(state, &layers).map_err(AppError::Other)?;
     let purger = tokio::spawn(purge_idempotency_keys(database.pool.clone()));
     let listener = match TcpListener::bind(config.bind).await {

@@ -96,7 +96,7 @@ pub enum TokenCommand {
     Create {
         #[arg(long)]
         org: String,
-        /// crm:read, crm:write or users:read; repeat for several.
+        /// crm:read, crm:write, users:read, webhooks:read or webhooks:write; repeat for several.
         #[arg(long = "scope", required = true)]
         scopes: Vec<Scope>,
         /// A label to recognise it by in `token list`.

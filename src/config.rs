@@ -48,6 +48,9 @@ pub struct Config {
     /// `CRM_MAX_OBJECTS`, `CRM_MAX_ATTRIBUTES_PER_OBJECT`, `CRM_MAX_OPTIONS_PER_ATTRIBUTE`,
     /// `CRM_MAX_IDEMPOTENCY_KEYS`: per-organization limits.
     pub limits: Limits,
+    /// `CRM_WEBHOOK_ALLOW_HTTP`, `CRM_WEBHOOK_ALLOW_PRIVATE`, `CRM_WEBHOOK_RETRY_HOURS`,
+    /// `CRM_WEBHOOK_CONCURRENCY`: how webhooks are checked and delivered.
+    pub webhooks: crate::webhooks::Settings,
 }
 
 /// A variable is set to something we cannot use.
@@ -103,6 +106,7 @@ impl Config {
             body_timeout: seconds(get("CRM_BODY_TIMEOUT_SECS"), "CRM_BODY_TIMEOUT_SECS", 10)?,
             max_connections: number(get("CRM_MAX_CONNECTIONS"), "CRM_MAX_CONNECTIONS", 10_000, 1..=1_000_000)? as usize,
             limits: limits(&get)?,
+            webhooks: webhooks(&get)?,
         })
     }
 
@@ -128,6 +132,26 @@ fn limits(get: &impl Fn(&str) -> Option<String>) -> Result<Limits, ConfigError> 
 
 fn seconds(raw: Option<String>, var: &'static str, default: u32) -> Result<Duration, ConfigError> {
     Ok(Duration::from_secs(number(raw, var, default, 1..=3600)?.into()))
+}
+
+fn webhooks(get: &impl Fn(&str) -> Option<String>) -> Result<crate::webhooks::Settings, ConfigError> {
+    let mut settings = crate::webhooks::Settings {
+        allow_http: flag(get("CRM_WEBHOOK_ALLOW_HTTP"), "CRM_WEBHOOK_ALLOW_HTTP")?,
+        allow_private: flag(get("CRM_WEBHOOK_ALLOW_PRIVATE"), "CRM_WEBHOOK_ALLOW_PRIVATE")?,
+        ..Default::default()
+    };
+    let hours = number(get("CRM_WEBHOOK_RETRY_HOURS"), "CRM_WEBHOOK_RETRY_HOURS", 72, 1..=720)?;
+    settings.retry.give_up_after = Duration::from_secs(u64::from(hours) * 3600);
+    settings.concurrency = number(get("CRM_WEBHOOK_CONCURRENCY"), "CRM_WEBHOOK_CONCURRENCY", 32, 1..=1000)? as usize;
+    Ok(settings)
+}
+
+fn flag(raw: Option<String>, var: &'static str) -> Result<bool, ConfigError> {
+    match raw.as_deref().map(|v| v.trim().to_ascii_lowercase()).as_deref() {
+        None | Some("false") | Some("0") => Ok(false),
+        Some("true") | Some("1") => Ok(true),
+        Some(other) => Err(ConfigError { var, message: format!("'{other}' is not true or false") }),
+    }
 }
 
 fn number(
@@ -174,6 +198,7 @@ impl fmt::Debug for Config {
             .field("body_timeout", &self.body_timeout)
             .field("max_connections", &self.max_connections)
             .field("limits", &self.limits)
+            .field("webhooks", &self.webhooks)
             .finish()
     }
 }
@@ -197,6 +222,15 @@ mod tests {
         assert_eq!((c.header_timeout, c.body_timeout), (Duration::from_secs(10), Duration::from_secs(10)));
         assert_eq!(c.max_connections, 10_000);
         assert_eq!(c.limits, Limits::default());
+        assert!(!c.webhooks.allow_http && !c.webhooks.allow_private);
+        assert_eq!(c.webhooks.retry.give_up_after, Duration::from_secs(72 * 3600));
+    }
+
+    #[test]
+    fn webhook_switches_are_booleans() {
+        let c = config(&[("CRM_WEBHOOK_ALLOW_HTTP", "true"), ("CRM_WEBHOOK_ALLOW_PRIVATE", "1")]).unwrap();
+        assert!(c.webhooks.allow_http && c.webhooks.allow_private);
+        assert!(config(&[("CRM_WEBHOOK_ALLOW_PRIVATE", "yes please")]).is_err());
     }
 
     #[test]

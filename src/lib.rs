@@ -24,3 +24,5 @@ pub mod server;
 pub mod shutdown;
 /// Logging setup and request spans.
 pub mod telemetry;
+/// Webhook delivery: the guarded client, signing, and the engine shared by every process.
+pub mod webhooks;

@@ -13,6 +13,8 @@ pub mod relation;
 pub mod schema;
 pub mod tokens;
 pub mod uniques;
+pub mod webhook_deliveries;
+pub mod webhooks;
 
 use std::time::Duration;
 

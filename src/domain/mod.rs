@@ -16,3 +16,6 @@ pub mod scope;
 pub mod slug;
 pub mod token;
 pub mod value;
+pub mod webhook;
+pub mod webhook_retry;
+pub mod webhook_signature;

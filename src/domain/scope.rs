@@ -12,11 +12,16 @@ pub enum Scope {
     CrmWrite,
     /// List the organization's members.
     UsersRead,
+    /// List and read webhook subscriptions and their deliveries.
+    WebhooksRead,
+    /// Create, change, test and delete webhook subscriptions; implies [`Scope::WebhooksRead`].
+    WebhooksWrite,
 }
 
 impl Scope {
     /// Every scope, in the order they are documented.
-    pub const ALL: [Scope; 3] = [Scope::CrmRead, Scope::CrmWrite, Scope::UsersRead];
+    pub const ALL: [Scope; 5] =
+        [Scope::CrmRead, Scope::CrmWrite, Scope::UsersRead, Scope::WebhooksRead, Scope::WebhooksWrite];
 
     /// The wire name, e.g. `crm:write`.
     pub fn as_str(self) -> &'static str {
@@ -24,12 +29,15 @@ impl Scope {
             Scope::CrmRead => "crm:read",
             Scope::CrmWrite => "crm:write",
             Scope::UsersRead => "users:read",
+            Scope::WebhooksRead => "webhooks:read",
+            Scope::WebhooksWrite => "webhooks:write",
         }
     }
 
     /// Whether a token holding `self` may do what `needed` guards.
     pub fn grants(self, needed: Scope) -> bool {
-        self == needed || (self == Scope::CrmWrite && needed == Scope::CrmRead)
+        self == needed
+            || matches!((self, needed), (Scope::CrmWrite, Scope::CrmRead) | (Scope::WebhooksWrite, Scope::WebhooksRead))
     }
 }
 
@@ -41,7 +49,7 @@ impl fmt::Display for Scope {
 
 /// The input named no known scope.
 #[derive(Debug, thiserror::Error)]
-#[error("unknown scope '{0}'; expected one of crm:read, crm:write, users:read")]
+#[error("unknown scope '{0}'; expected one of crm:read, crm:write, users:read, webhooks:read, webhooks:write")]
 pub struct UnknownScope(pub String);
 
 impl FromStr for Scope {
@@ -99,6 +107,15 @@ mod tests {
     #[test]
     fn crm_read_does_not_imply_write() {
         assert!(!Scopes::new([Scope::CrmRead]).allows(Scope::CrmWrite));
+    }
+
+    #[test]
+    fn webhooks_write_implies_webhooks_read_and_nothing_else() {
+        let scopes = Scopes::new([Scope::WebhooksWrite]);
+        assert!(scopes.allows(Scope::WebhooksRead) && scopes.allows(Scope::WebhooksWrite));
+        assert!(!scopes.allows(Scope::CrmRead));
+        assert!(!Scopes::new([Scope::WebhooksRead]).allows(Scope::WebhooksWrite));
+        assert_eq!("webhooks:write".parse::<Scope>().unwrap(), Scope::WebhooksWrite);
     }
 
     #[test]

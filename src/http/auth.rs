@@ -25,6 +25,10 @@ pub struct CrmRead;
 pub struct CrmWrite;
 /// Marker: the route needs `users:read`.
 pub struct UsersRead;
+/// Marker: the route needs `webhooks:read` (granted by `webhooks:write` too).
+pub struct WebhooksRead;
+/// Marker: the route needs `webhooks:write`.
+pub struct WebhooksWrite;
 
 impl Required for CrmRead {
     const SCOPE: Scope = Scope::CrmRead;
@@ -35,11 +39,19 @@ impl Required for CrmWrite {
 impl Required for UsersRead {
     const SCOPE: Scope = Scope::UsersRead;
 }
+impl Required for WebhooksRead {
+    const SCOPE: Scope = Scope::WebhooksRead;
+}
+impl Required for WebhooksWrite {
+    const SCOPE: Scope = Scope::WebhooksWrite;
+}
 
 /// An authenticated caller holding scope `R`; 401 without a valid token, 403 without the scope.
 pub struct Caller<R: Required> {
     /// The organization the token belongs to; every query is confined to it.
     pub organization_id: Uuid,
+    /// The token's public id (the actor of what the request changes).
+    pub token_id: Uuid,
     _scope: PhantomData<R>,
 }
 
@@ -49,19 +61,19 @@ impl<R: Required> FromRequestParts<AppState> for Caller<R> {
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
         let address = parts.extensions.get::<ConnectInfo<SocketAddr>>().map(|c| c.0.ip());
         state.auth_failures.check(address).map_err(ApiError::RateLimited)?;
-        let organization_id = match authenticate::<R>(parts, state).await {
+        let (organization_id, token_id) = match authenticate::<R>(parts, state).await {
             Err(ApiError::InvalidToken) => {
                 state.auth_failures.failed(address).map_err(ApiError::RateLimited)?;
                 return Err(ApiError::InvalidToken);
             }
             other => other?,
         };
-        Ok(Caller { organization_id, _scope: PhantomData })
+        Ok(Caller { organization_id, token_id, _scope: PhantomData })
     }
 }
 
-/// The organization of the token presented, if it is valid and holds scope `R`.
-async fn authenticate<R: Required>(parts: &Parts, state: &AppState) -> Result<Uuid, ApiError> {
+/// The organization and id of the token presented, if it is valid and holds scope `R`.
+async fn authenticate<R: Required>(parts: &Parts, state: &AppState) -> Result<(Uuid, Uuid), ApiError> {
     let mut headers = parts.headers.get_all(AUTHORIZATION).iter();
     let header = headers.next().ok_or(ApiError::MissingToken)?;
     if headers.next().is_some() {
@@ -87,7 +99,7 @@ async fn authenticate<R: Required>(parts: &Parts, state: &AppState) -> Result<Uu
         return Err(ApiError::MissingScope(R::SCOPE));
     }
     state.rate_limit.check(presented.id()).map_err(ApiError::RateLimited)?;
-    Ok(stored.organization_id)
+    Ok((stored.organization_id, presented.id()))
 }
 
 /// Stands in for the stored hash of an unknown token id; no token hashes to it.

@@ -27,6 +27,10 @@ pub mod security_headers;
 pub mod state;
 pub mod timestamp;
 pub mod value_schema;
+pub mod webhook_dto;
+pub mod webhook_input;
+pub mod webhook_test;
+pub mod webhooks;
 pub mod workspace_doc;
 
 use utoipa::OpenApi;
@@ -51,6 +55,10 @@ pub fn api_router() -> OpenApiRouter<AppState> {
         .routes(routes!(records::get_record, records::patch_record, records::delete_record))
         .routes(routes!(relation::update_relation))
         .routes(routes!(workspace_doc::workspace_openapi))
+        .routes(routes!(webhooks::list_webhooks, webhooks::create_webhook))
+        .routes(routes!(webhooks::get_webhook, webhooks::update_webhook, webhooks::delete_webhook))
+        .routes(routes!(webhooks::test_webhook))
+        .routes(routes!(webhooks::list_deliveries))
 }
 
 /// The generated OpenAPI document.

@@ -11,7 +11,8 @@ use utoipa::openapi::security::{Http, HttpAuthScheme, SecurityScheme};
         title = "crm-api",
         description = "A CRM records API compatible with Zeeg's public v2 CRM API. Authenticate with \
             `Authorization: Bearer <token>`; tokens carry the scopes `crm:read`, `crm:write` \
-            (implies `crm:read`) and `users:read`. Every error uses one envelope: \
+            (implies `crm:read`), `users:read`, `webhooks:read` and `webhooks:write` (implies \
+            `webhooks:read`). Every error uses one envelope: \
             `{success: false, status, code, message, errors: [{pointer, code, message}]}`."
     ),
     modifiers(&BearerScheme),
@@ -20,6 +21,7 @@ use utoipa::openapi::security::{Http, HttpAuthScheme, SecurityScheme};
         (name = "members", description = "The organization's members, targets of `user` attributes."),
         (name = "objects", description = "Objects and their attribute schemas."),
         (name = "records", description = "Records of any object, standard or custom."),
+        (name = "webhooks", description = "Subscriptions that push CRM events to a URL: signed (Standard Webhooks), retried, in feed order."),
     )
 )]
 pub struct ApiDoc;
@@ -32,7 +34,7 @@ impl Modify for BearerScheme {
         let mut http = Http::new(HttpAuthScheme::Bearer);
         http.description = Some(
             "An API token from `crm-api token create`. Scopes: `crm:read`, `crm:write` (implies \
-             `crm:read`), `users:read`."
+             `crm:read`), `users:read`, `webhooks:read`, `webhooks:write` (implies `webhooks:read`)."
                 .into(),
         );
         components.add_security_scheme("bearer", SecurityScheme::Http(http));

@@ -9,6 +9,7 @@ use super::auth_failures::AuthFailureLimit;
 use super::rate_limit::TokenRateLimit;
 use super::rendered_docs::RenderedDocs;
 use crate::cache::{self, Cache};
+use crate::webhooks::{Settings, Webhooks};
 
 /// Shared, cheaply clonable application state.
 #[derive(Clone)]
@@ -23,6 +24,8 @@ pub struct AppState {
     pub auth_failures: Arc<AuthFailureLimit>,
     /// Rendered workspace documents.
     pub docs: Arc<RenderedDocs>,
+    /// Webhook settings and the client deliveries go through.
+    pub webhooks: Arc<Webhooks>,
 }
 
 impl AppState {
@@ -34,7 +37,8 @@ impl AppState {
         let cache = Cache::new();
         cache::spawn_listener(cache.clone(), pool.clone());
         let (rate_limit, auth_failures) = (Arc::new(TokenRateLimit::off()), Arc::new(AuthFailureLimit::off()));
-        AppState { pool, cache, rate_limit, auth_failures, docs: Arc::new(RenderedDocs::new()) }
+        let webhooks = Arc::new(Webhooks::new(Settings::default()));
+        AppState { pool, cache, rate_limit, auth_failures, docs: Arc::new(RenderedDocs::new()), webhooks }
     }
 
     /// Limits every token to `per_second` requests per second (bursts of twice that).
@@ -47,6 +51,12 @@ impl AppState {
     /// of ten times that); past it, its requests needing a token are 429 until it waits.
     pub fn with_auth_failure_limit(mut self, per_second: Option<NonZeroU32>) -> AppState {
         self.auth_failures = Arc::new(per_second.map_or_else(AuthFailureLimit::off, AuthFailureLimit::per_second));
+        self
+    }
+
+    /// Uses `settings` for webhook callbacks and deliveries.
+    pub fn with_webhooks(mut self, settings: Settings) -> AppState {
+        self.webhooks = Arc::new(Webhooks::new(settings));
         self
     }
 }

@@ -92,6 +92,20 @@ impl TestResponse {
 }
 
 pub async fn spawn_app() -> TestApp {
+    spawn_app_with(|state| state).await
+}
+
+/// Webhook settings for tests: http and 127.0.0.1 allowed, retries after 50 ms.
+pub fn webhook_test_settings() -> crm_api::webhooks::Settings {
+    let mut settings = crm_api::webhooks::Settings { allow_http: true, allow_private: true, ..Default::default() };
+    settings.retry.first = Duration::from_millis(50);
+    settings.retry.cap = Duration::from_millis(200);
+    settings.lease = Duration::from_secs(3);
+    settings
+}
+
+/// A fresh database and a router over the state `configure` makes of the default one.
+pub async fn spawn_app_with(configure: impl FnOnce(AppState) -> AppState) -> TestApp {
     let cluster = cluster();
     let name = format!("t_{}", Uuid::new_v4().simple());
     let mut admin = PgConnection::connect(&cluster.pg.database_url("postgres")).await.unwrap();
@@ -105,7 +119,7 @@ pub async fn spawn_app() -> TestApp {
         request_timeout: Duration::from_secs(30),
         body_timeout: Duration::from_secs(10),
     };
-    let router = http::router(AppState::new(pool.clone()), &layers).unwrap();
+    let router = http::router(configure(AppState::new(pool.clone())), &layers).unwrap();
     TestApp { router, pool, database_url }
 }
 
@@ -301,6 +315,20 @@ impl TestApp {
             body_timeout: Duration::from_secs(10),
         };
         let state = AppState::new(self.pool.clone()).with_auth_failure_limit(std::num::NonZeroU32::new(per_second));
+        let router = http::router(state, &layers).unwrap();
+        TestApp { router, pool: self.pool.clone(), database_url: self.database_url.clone() }
+    }
+}
+
+impl TestApp {
+    /// The same database behind a router with other webhook settings.
+    pub fn with_webhook_settings(&self, settings: crm_api::webhooks::Settings) -> TestApp {
+        let layers = LayerConfig {
+            cors_origins: vec![],
+            request_timeout: Duration::from_secs(30),
+            body_timeout: Duration::from_secs(10),
+        };
+        let state = AppState::new(self.pool.clone()).with_webhooks(settings);
         let router = http::router(state, &layers).unwrap();
         TestApp { router, pool: self.pool.clone(), database_url: self.database_url.clone() }
     }
