@@ -106,14 +106,14 @@ def _relation_body(slug, body):
 
 @schemathesis.hook
 def map_case(context, case):
+    parts = case.operation.path.strip("/").split("/")
+    url = case.body.get("callbackUrl") if isinstance(case.body, dict) else None
+    if parts[:2] == ["v2", "webhooks"] and isinstance(url, str) and re.match(r"https?://", url) and len(url) <= 2048:
+        # A schema-valid callback must also resolve to an allowed address: a closed local port
+        # (private addresses are allowed for this run), so no delivery leaves the machine.
+        case.body["callbackUrl"] = CALLBACK
     meta = case.meta
     if meta is None or not meta.generation.mode.is_positive:
-        return case
-    parts = case.operation.path.strip("/").split("/")
-    if parts[:2] == ["v2", "webhooks"] and isinstance(case.body, dict) and "callbackUrl" in case.body:
-        # A callback must resolve to an allowed address: a closed local port (private addresses
-        # are allowed for this run), so test deliveries fail fast instead of leaving the machine.
-        case.body["callbackUrl"] = CALLBACK
         return case
     if len(parts) < 3 or parts[:2] != ["v2", "crm"] or parts[2] == "objects" or parts[2] not in OBJECTS:
         return case
