@@ -24,6 +24,8 @@ pub const MAX_URL_LEN: usize = 2048;
 pub const MAX_NAME_LEN: usize = 255;
 /// Longest `description`.
 pub const MAX_DESCRIPTION_LEN: usize = 1000;
+/// Most entries of `events` in one request.
+pub const MAX_EVENTS: usize = 50;
 /// Subscriptions one organization may have.
 pub const MAX_SUBSCRIPTIONS: i64 = 100;
 
@@ -126,6 +128,9 @@ fn forbidden_v6(ip: Ipv6Addr) -> bool {
 pub fn parse_events(raw: &[String], pointer: &str) -> Result<Vec<String>, Vec<Problem>> {
     if raw.is_empty() {
         return Err(vec![Problem::new(pointer, "required", "name at least one event type, or crm.* for all")]);
+    }
+    if raw.len() > MAX_EVENTS {
+        return Err(vec![Problem::new(pointer, "too_many", format!("name at most {MAX_EVENTS} event types"))]);
     }
     let mut problems = Vec::new();
     let mut events: Vec<String> = Vec::new();

@@ -60,6 +60,7 @@ fn events_are_known_types_or_the_wildcard() {
     let pointers: Vec<_> = problems.iter().map(|p| p.pointer.as_str()).collect();
     assert_eq!(pointers, ["/events/1", "/events/2"]);
     assert!(parse_events(&[], "/events").is_err());
+    assert!(parse_events(&vec!["crm.*".to_owned(); MAX_EVENTS + 1], "/events").is_err());
 }
 
 #[test]

@@ -106,7 +106,8 @@ pub struct WebhookList {
 pub struct CreateWebhook {
     /// Where events are POSTed: `https://…` (`http://` only where the operator allows it).
     /// Hosts that resolve to loopback, private, link-local or metadata addresses are refused.
-    #[schema(max_length = 2048, pattern = "^https?://", example = "https://example.com/webhooks/crm")]
+    // No example: an example URL would have to resolve wherever the document is tried out.
+    #[schema(max_length = 2048, pattern = "^https?://")]
     pub callback_url: String,
     /// Event types to deliver, or `crm.*` for all.
     #[schema(min_items = 1, max_items = 50, inline)]
