@@ -1,4 +1,11 @@
 //! The repository layer: one file per table group; all SQL lives here.
+//!
+//! Queries are checked at compile time (`query!`, `query_file_as!`, with the committed query
+//! data in `.sqlx/`) in the record, link, relation, uniqueness and idempotency modules. Those in
+//! `objects`, `attributes`, `members`, `tokens`, `organizations` and `schema` are still built
+//! at run time and checked only by the tests: converting them is mechanical, and waits until the
+//! change feed and hardening work that is editing those files has landed. `embedded_pg` stays
+//! at run time: it talks to the maintenance database before the schema exists.
 
 pub mod attributes;
 pub mod idempotency;
@@ -90,7 +97,7 @@ pub async fn migrate(pool: &PgPool) -> Result<(), sqlx::migrate::MigrateError> {
 
 /// Whether the database answers a trivial query.
 pub async fn ping(pool: &PgPool) -> Result<(), sqlx::Error> {
-    sqlx::query("select 1").execute(pool).await.map(drop)
+    sqlx::query!("select 1 as one").fetch_one(pool).await.map(drop)
 }
 
 /// Ends a transaction by its outcome: commits on `Ok`, rolls back on `Err`. Every transaction

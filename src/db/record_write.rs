@@ -6,7 +6,7 @@ use sqlx::types::Json;
 use sqlx::{PgConnection, PgPool};
 use uuid::Uuid;
 
-use super::links::{self, LinkError};
+use super::links::{self, LinkDiff, LinkError};
 use super::records::{RecordRow, WriteError, lock};
 use super::uniques;
 use crate::domain::link_problems;
@@ -71,15 +71,15 @@ async fn assert_in(
     missing_on_create: Vec<Problem>,
 ) -> Result<(RecordRow, bool), Failure> {
     let lock_key = format!("{org}/{}/{}/{canonical}", object.object_id, matching.key);
-    sqlx::query("select pg_advisory_xact_lock(hashtextextended($1, 0))").bind(lock_key).execute(&mut *tx).await?;
+    sqlx::query!("select pg_advisory_xact_lock(hashtextextended($1, 0))", lock_key).execute(&mut *tx).await?;
     let probe = Value::Object(Map::from_iter([(matching.key.clone(), canonical.clone())]));
-    let found: Option<Uuid> = sqlx::query_scalar(
-        "select record_id from crm_records where organization_id = $1 and object_id = $2 and \"values\" @> $3
-         order by created_at, record_id limit 1",
+    let found = sqlx::query_scalar!(
+        r#"select record_id from crm_records where organization_id = $1 and object_id = $2 and "values" @> $3
+           order by created_at, record_id limit 1"#,
+        org,
+        object.object_id,
+        Json(&probe) as _
     )
-    .bind(org)
-    .bind(object.object_id)
-    .bind(Json(&probe))
     .fetch_optional(&mut *tx)
     .await?;
     let existing = match found {
@@ -133,13 +133,14 @@ async fn insert(
 ) -> Result<RecordRow, Failure> {
     check_targets(conn, org, write).await?;
     let values = merged(&Map::new(), write);
-    let row: RecordRow = sqlx::query_as(
-        "insert into crm_records (organization_id, object_id, \"values\") values ($1, $2, $3)
-         returning record_id, \"values\", version, created_at, updated_at",
+    let row = sqlx::query_as!(
+        RecordRow,
+        r#"insert into crm_records (organization_id, object_id, "values") values ($1, $2, $3)
+           returning record_id, "values" as "values: Json<Map<String, Value>>", version, created_at, updated_at"#,
+        org,
+        object.object_id,
+        Json(&values) as _
     )
-    .bind(org)
-    .bind(object.object_id)
-    .bind(Json(&values))
     .fetch_one(&mut *conn)
     .await?;
     uniques::write(conn, org, row.record_id, write).await.map_err(Failure::Write)?;
@@ -157,17 +158,18 @@ async fn update(
     let values = merged(&current.values.0, write);
     uniques::write(conn, org, current.record_id, write).await.map_err(Failure::Write)?;
     let links_changed = write_links(conn, org, current.record_id, write).await?;
-    if values == current.values.0 && !links_changed {
+    if values == current.values.0 && links_changed.is_empty() {
         return Ok(current);
     }
-    Ok(sqlx::query_as(
-        "update crm_records set \"values\" = $3, version = version + 1, updated_at = now()
-         where organization_id = $1 and record_id = $2
-         returning record_id, \"values\", version, created_at, updated_at",
+    Ok(sqlx::query_as!(
+        RecordRow,
+        r#"update crm_records set "values" = $3, version = version + 1, updated_at = now()
+           where organization_id = $1 and record_id = $2
+           returning record_id, "values" as "values: Json<Map<String, Value>>", version, created_at, updated_at"#,
+        org,
+        current.record_id,
+        Json(&values) as _
     )
-    .bind(org)
-    .bind(current.record_id)
-    .bind(Json(&values))
     .fetch_one(conn)
     .await?)
 }
@@ -204,23 +206,24 @@ async fn check_targets(conn: &mut PgConnection, org: Uuid, write: &RecordWrite<'
 
 /// Makes each link attribute of `write` hold exactly its listed IDs: the links to remove come
 /// from the record's current links, the IDs to add are all listed ones (existing links are
-/// skipped). Whether anything changed.
-async fn write_links(
+/// skipped). Returns what changed, per attribute that changed, in the order of `write`.
+async fn write_links<'a>(
     conn: &mut PgConnection,
     org: Uuid,
     record_id: Uuid,
-    write: &RecordWrite<'_>,
-) -> Result<bool, Failure> {
+    write: &RecordWrite<'a>,
+) -> Result<Vec<(&'a AttributeDef, LinkDiff)>, Failure> {
     if write.links.is_empty() {
-        return Ok(false);
+        return Ok(Vec::new());
     }
     let current = links::for_records(&mut *conn, org, &[record_id]).await?;
-    let mut changed = false;
+    let mut changed = Vec::new();
     for (attr, ids) in &write.links {
         let linked = current.iter().filter(|l| l.belongs_to(attr)).map(|l| l.other_id);
         let remove = relation_change::unwanted(linked, ids);
         match links::change(conn, org, record_id, attr, (ids, &remove)).await {
-            Ok(diff) => changed |= !diff.is_empty(),
+            Ok(diff) if diff.is_empty() => {}
+            Ok(diff) => changed.push((*attr, diff)),
             Err(LinkError::Cardinality) => {
                 return Err(Failure::Cardinality { record_id, attr: Box::new((*attr).clone()), ids: ids.clone() });
             }

@@ -10,7 +10,7 @@ use uuid::Uuid;
 use crate::domain::problem::Problem;
 
 /// A stored record row (links are read separately).
-#[derive(Debug, Clone, sqlx::FromRow)]
+#[derive(Debug, Clone)]
 pub struct RecordRow {
     pub record_id: Uuid,
     pub values: Json<Map<String, Value>>,
@@ -43,27 +43,31 @@ pub async fn find(
     object_id: Uuid,
     record_id: Uuid,
 ) -> Result<Option<RecordRow>, sqlx::Error> {
-    sqlx::query_as(
-        "select record_id, \"values\", version, created_at, updated_at from crm_records
-         where organization_id = $1 and record_id = $3 and object_id is not distinct from $2",
+    sqlx::query_as!(
+        RecordRow,
+        r#"select record_id, "values" as "values: Json<Map<String, Value>>", version, created_at, updated_at
+           from crm_records
+           where organization_id = $1 and record_id = $3 and object_id is not distinct from $2"#,
+        org,
+        object_id,
+        record_id
     )
-    .bind(org)
-    .bind(object_id)
-    .bind(record_id)
     .fetch_optional(conn)
     .await
 }
 
 /// Whether the record exists.
 pub async fn exists(pool: &PgPool, org: Uuid, object_id: Uuid, record_id: Uuid) -> Result<bool, sqlx::Error> {
-    sqlx::query_scalar(
-        "select exists(select 1 from crm_records where organization_id = $1 and record_id = $3 and object_id is not distinct from $2)",
+    let found = sqlx::query_scalar!(
+        r#"select exists(select 1 from crm_records where organization_id = $1 and record_id = $3
+                         and object_id is not distinct from $2) as "exists!""#,
+        org,
+        object_id,
+        record_id
     )
-    .bind(org)
-    .bind(object_id)
-    .bind(record_id)
     .fetch_one(pool)
-    .await
+    .await?;
+    Ok(found)
 }
 
 /// Like [`find`], and locks the row for the rest of the transaction so writes to one record
@@ -74,13 +78,16 @@ pub async fn lock(
     object_id: Uuid,
     record_id: Uuid,
 ) -> Result<Option<RecordRow>, sqlx::Error> {
-    sqlx::query_as(
-        "select record_id, \"values\", version, created_at, updated_at from crm_records
-         where organization_id = $1 and record_id = $3 and object_id is not distinct from $2 for no key update",
+    sqlx::query_as!(
+        RecordRow,
+        r#"select record_id, "values" as "values: Json<Map<String, Value>>", version, created_at, updated_at
+           from crm_records
+           where organization_id = $1 and record_id = $3 and object_id is not distinct from $2
+           for no key update"#,
+        org,
+        object_id,
+        record_id
     )
-    .bind(org)
-    .bind(object_id)
-    .bind(record_id)
     .fetch_optional(conn)
     .await
 }
@@ -93,21 +100,24 @@ pub async fn list(
     limit: i64,
     offset: i64,
 ) -> Result<(Vec<RecordRow>, i64), sqlx::Error> {
-    let total: i64 =
-        sqlx::query_scalar("select count(*) from crm_records where organization_id = $1 and object_id = $2")
-            .bind(org)
-            .bind(object_id)
-            .fetch_one(pool)
-            .await?;
-    let rows = sqlx::query_as(
-        "select record_id, \"values\", version, created_at, updated_at from crm_records
-         where organization_id = $1 and object_id = $2
-         order by created_at desc, record_id desc limit $3 offset $4",
+    let total = sqlx::query_scalar!(
+        r#"select count(*) as "count!" from crm_records where organization_id = $1 and object_id = $2"#,
+        org,
+        object_id
     )
-    .bind(org)
-    .bind(object_id)
-    .bind(limit)
-    .bind(offset)
+    .fetch_one(pool)
+    .await?;
+    let rows = sqlx::query_as!(
+        RecordRow,
+        r#"select record_id, "values" as "values: Json<Map<String, Value>>", version, created_at, updated_at
+           from crm_records
+           where organization_id = $1 and object_id = $2
+           order by created_at desc, record_id desc limit $3 offset $4"#,
+        org,
+        object_id,
+        limit,
+        offset
+    )
     .fetch_all(pool)
     .await?;
     Ok((rows, total))
@@ -115,12 +125,12 @@ pub async fn list(
 
 /// Deletes a record; its links and unique values go with it (foreign keys cascade).
 pub async fn delete(pool: &PgPool, org: Uuid, object_id: Uuid, record_id: Uuid) -> Result<bool, sqlx::Error> {
-    let done = sqlx::query(
+    let done = sqlx::query!(
         "delete from crm_records where organization_id = $1 and record_id = $3 and object_id is not distinct from $2",
+        org,
+        object_id,
+        record_id
     )
-    .bind(org)
-    .bind(object_id)
-    .bind(record_id)
     .execute(pool)
     .await?;
     Ok(done.rows_affected() == 1)

@@ -26,36 +26,36 @@ pub async fn write(
     let attrs: Vec<Uuid> = unique.iter().map(|(a, _)| a.attribute_id).collect();
     let (set_attrs, set_values): (Vec<Uuid>, Vec<String>) =
         unique.iter().filter_map(|(a, v)| v.clone().map(|v| (a.attribute_id, v))).unzip();
-    let taken: Vec<Uuid> = sqlx::query_scalar(
+    let taken = sqlx::query_scalar!(
         "select attribute_id from crm_unique_values
          where organization_id = $1 and record_id <> $2
            and (attribute_id, value) in (select * from unnest($3::uuid[], $4::text[]))",
+        org,
+        record_id,
+        &set_attrs,
+        &set_values
     )
-    .bind(org)
-    .bind(record_id)
-    .bind(&set_attrs)
-    .bind(&set_values)
     .fetch_all(&mut *conn)
     .await?;
     if !taken.is_empty() {
         return Err(WriteError::Invalid(unique_problems(&unique, &taken)));
     }
-    sqlx::query(
+    sqlx::query!(
         "delete from crm_unique_values where organization_id = $1 and record_id = $2 and attribute_id = any($3)",
+        org,
+        record_id,
+        &attrs
     )
-    .bind(org)
-    .bind(record_id)
-    .bind(&attrs)
     .execute(&mut *conn)
     .await?;
-    let inserted = sqlx::query(
+    let inserted = sqlx::query!(
         "insert into crm_unique_values (organization_id, attribute_id, value, record_id)
          select $1, a, v, $2 from unnest($3::uuid[], $4::text[]) as u (a, v)",
+        org,
+        record_id,
+        &set_attrs,
+        &set_values
     )
-    .bind(org)
-    .bind(record_id)
-    .bind(&set_attrs)
-    .bind(&set_values)
     .execute(&mut *conn)
     .await;
     match inserted {
