@@ -6,6 +6,7 @@ use std::collections::HashMap;
 use std::net::IpAddr;
 use std::num::NonZeroU32;
 use std::sync::Mutex;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
 use governor::clock::{Clock, DefaultClock};
@@ -20,33 +21,42 @@ pub struct AuthFailureLimit {
     limiter: Option<DefaultKeyedRateLimiter<IpAddr>>,
     /// Addresses over their quota, and until when.
     blocked: Mutex<HashMap<IpAddr, Instant>>,
+    /// Whether `blocked` may be non-empty: every authenticated request checks it, and almost
+    /// always nobody is blocked, so it should not take a lock shared by all requests.
+    any_blocked: AtomicBool,
 }
 
 impl AuthFailureLimit {
     /// No limit.
     pub fn off() -> AuthFailureLimit {
-        AuthFailureLimit { limiter: None, blocked: Mutex::default() }
+        AuthFailureLimit { limiter: None, blocked: Mutex::default(), any_blocked: AtomicBool::new(false) }
     }
 
     /// At most `per_second` failed attempts per second per address on average.
     pub fn per_second(per_second: NonZeroU32) -> AuthFailureLimit {
         let burst = per_second.saturating_mul(NonZeroU32::new(10).expect("10 is not zero"));
         let limiter = RateLimiter::keyed(Quota::per_second(per_second).allow_burst(burst));
-        AuthFailureLimit { limiter: Some(limiter), blocked: Mutex::default() }
+        AuthFailureLimit { limiter: Some(limiter), blocked: Mutex::default(), any_blocked: AtomicBool::new(false) }
     }
 
     /// `Err(seconds to wait)` while `address` is over its quota.
     pub fn check(&self, address: Option<IpAddr>) -> Result<(), u64> {
         let (Some(_), Some(address)) = (&self.limiter, address) else { return Ok(()) };
+        if !self.any_blocked.load(Ordering::Acquire) {
+            return Ok(());
+        }
         let mut blocked = self.blocked.lock().unwrap_or_else(|p| p.into_inner());
-        match blocked.get(&block_of(address)).map(|until| until.saturating_duration_since(Instant::now())) {
+        let verdict = match blocked.get(&block_of(address)).map(|until| until.saturating_duration_since(Instant::now()))
+        {
             Some(wait) if !wait.is_zero() => Err(seconds(wait)),
             Some(_) => {
                 blocked.remove(&block_of(address));
                 Ok(())
             }
             None => Ok(()),
-        }
+        };
+        self.any_blocked.store(!blocked.is_empty(), Ordering::Release);
+        verdict
     }
 
     /// Counts a failed attempt; `Err(seconds to wait)` when it used up the quota.
@@ -63,6 +73,7 @@ impl AuthFailureLimit {
             blocked.clear();
         }
         blocked.insert(key, Instant::now() + wait);
+        self.any_blocked.store(true, Ordering::Release);
         Err(seconds(wait))
     }
 }
