@@ -121,7 +121,7 @@ fn huge_error_bodies_stay_small_and_memory_stays_flat() {
 #[test]
 fn thousands_of_idle_and_slow_sockets_leave_probes_and_requests_answering() {
     let files = raise_own_fd_limit();
-    let cap: usize = 1_000.min(files as usize / 4);
+    let cap: usize = 2_000.min(files as usize / 4);
     let dir = DataDir::new("cli");
     let port = free_port();
     let cap_text = cap.to_string();

@@ -30,10 +30,14 @@ pub fn parse<'a>(object: &'a ObjectDef, body: &Value) -> Result<RecordWrite<'a>,
     };
     let mut write = RecordWrite::default();
     let mut problems = Vec::new();
+    // Built once: a body may carry a hundred thousand unknown keys.
+    let mut writable: Option<String> = None;
     for (key, raw) in fields {
         let pointer = format!("/{}", pointer_segment(key));
         let Some(attr) = object.attribute(key) else {
-            problems.push(Problem::new(pointer, "unknown_attribute", unknown_message(object, key)));
+            let writable = writable.get_or_insert_with(|| writable_keys(object));
+            let message = format!("'{}' has no attribute '{}'; {writable}", object.slug, echo(key));
+            problems.push(Problem::new(pointer, "unknown_attribute", message));
             continue;
         };
         if attr.is_system {
@@ -81,14 +85,14 @@ fn located(pointer: &str, e: ValueError) -> Problem {
 /// must not repeat a whole schema (a thousand unknown keys on a wide object made gigabytes).
 const KEYS_NAMED: usize = 10;
 
-fn unknown_message(object: &ObjectDef, key: &str) -> String {
+fn writable_keys(object: &ObjectDef) -> String {
     let count = object.value_attributes().count();
     let named: Vec<&str> = object.value_attributes().take(KEYS_NAMED).map(|a| a.key.as_str()).collect();
     let more = match count.saturating_sub(KEYS_NAMED) {
         0 => String::new(),
         n => format!(" and {n} more (GET /v2/crm/objects/{} lists them)", object.slug),
     };
-    format!("'{}' has no attribute '{}'; writable keys: {}{more}", object.slug, echo(key), named.join(", "))
+    format!("writable keys: {}{more}", named.join(", "))
 }
 
 #[cfg(test)]
