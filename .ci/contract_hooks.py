@@ -6,9 +6,9 @@ IDs to link must name existing records (or active members), `isUnique` values mu
 an Idempotency-Key names one logical request, `matchingAttribute` names a key the body
 carries, and no ID may be both added and removed. For positive (schema-valid) cases only, these
 hooks draw link IDs from the workspace, make unique values fresh, give each request its own
-idempotency key, pick the matching attribute the body carries, and keep `remove` apart from
-`add`. Negative cases are sent as generated. Everything else is exactly what schemathesis made,
-but for one generator defect: the coverage phase sends `If-Match: 0` as a *positive* value
+idempotency key, pick the matching attribute the body carries (adding a value for one when it
+carries none), and keep `remove` apart from `add`. Negative cases are sent as generated.
+Everything else is exactly what schemathesis made, but for one generator defect: the coverage phase sends `If-Match: 0` as a *positive* value
 although the header's documented pattern refuses it; such a header is dropped from positive
 cases (If-Match is optional).
 """
@@ -39,13 +39,20 @@ RECORDS = {slug: [r["id"] for r in _get(f"/v2/crm/{slug}?count=100")["collection
 MEMBERS = [m["uuid"] for m in _get("/v2/organizations/users?per_page=100")["collection"] if m.get("isActive", True)]
 
 
+DOCUMENT = _get("/v2/openapi.json")
 # The If-Match pattern, as the document states it.
 IF_MATCH = re.compile(next(
     param["schema"]["pattern"]
-    for item in _get("/v2/openapi.json")["paths"].values()
+    for item in DOCUMENT["paths"].values()
     for operation in item.values() if isinstance(operation, dict)
     for param in operation.get("parameters", []) if param["name"] == "If-Match"
 ))
+# The keys each object's assert may match on, as the document states them.
+MATCHABLE = {
+    path.split("/")[3]: param["schema"]["enum"]
+    for path, item in DOCUMENT["paths"].items() if "put" in item
+    for param in item["put"].get("parameters", []) if param["name"] == "matchingAttribute"
+}
 
 
 def _attributes(slug):
@@ -69,8 +76,18 @@ def _linkable(ids, attribute):
 
 def _fresh(attribute):
     kind = attribute["type"]
-    if kind == "number":
+    if kind in ("number", "currency"):
         return random.randint(1, 2**50)
+    if kind == "date":
+        return f"{random.randint(1000, 9999)}-01-01"
+    if kind == "datetime":
+        return f"{random.randint(1000, 9999)}-01-01T00:00:00Z"
+    if kind == "checkbox":
+        return True
+    if kind == "rating":
+        return random.randint(0, 5)
+    if kind in ("select", "status"):
+        return {"id": attribute["options"][0]["id"]} if attribute.get("options") else None
     if kind == "phone_number":
         return "+" + "".join(random.choice("0123456789") for _ in range(14))
     validation = attribute.get("validation") or []
@@ -129,10 +146,14 @@ def map_case(context, case):
         _relation_body(slug, case.body)
     elif method == "put":
         attributes = _attributes(slug)
-        carried = [k for k, v in case.body.items() if v is not None and k in attributes]
-        matchable = [k for k in carried if attributes[k]["type"] not in ("relation", "user", "multiselect")]
-        if matchable:
-            case.query = dict(case.query or {}, matchingAttribute=matchable[0])
+        matchable = MATCHABLE.get(slug, [])
+        carried = [k for k in matchable if case.body.get(k) is not None]
+        if not carried and matchable:
+            # The body must carry the value it is matched on, which no schema can say.
+            carried = [k for k in matchable if _fresh(attributes[k]) is not None][:1]
+            case.body.update({k: _fresh(attributes[k]) for k in carried})
+        if carried:
+            case.query = dict(case.query or {}, matchingAttribute=carried[0])
         _record_body(slug, case.body, keep=(case.query or {}).get("matchingAttribute"))
     elif method in ("post", "patch"):
         _record_body(slug, case.body)

@@ -32,6 +32,12 @@ impl ObjectDef {
     pub fn value_attributes(&self) -> impl Iterator<Item = &AttributeDef> {
         self.attributes.iter().filter(|a| !a.is_system && !a.is_archived)
     }
+
+    /// Attributes an assert can match on: value attributes holding one scalar (not relation,
+    /// user or multiselect).
+    pub fn matchable_attributes(&self) -> impl Iterator<Item = &AttributeDef> {
+        self.value_attributes().filter(|a| !a.kind.is_link() && a.kind != AttributeType::Multiselect)
+    }
 }
 
 /// One attribute definition.

@@ -10,12 +10,13 @@ pub const MAX_NAME_CHARS: usize = 255;
 /// Most options one attribute may have.
 pub const MAX_OPTIONS: usize = 500;
 
-/// Checks a display name or label: non-blank, at most 255 characters. Returns it trimmed.
+/// Checks a display name or label: non-blank, at most 255 characters as sent (the documented
+/// `maxLength` counts the value as sent, surrounding white space included). Returns it trimmed.
 pub fn name(pointer: &str, raw: &str, problems: &mut Vec<Problem>) -> String {
     let trimmed = raw.trim();
     if trimmed.is_empty() {
         problems.push(Problem::new(pointer, "required", "must not be blank"));
-    } else if trimmed.chars().count() > MAX_NAME_CHARS {
+    } else if raw.chars().count() > MAX_NAME_CHARS {
         problems.push(Problem::new(pointer, "too_long", format!("at most {MAX_NAME_CHARS} characters")));
     }
     trimmed.to_owned()

@@ -32,6 +32,7 @@ pub mod webhook_input;
 pub mod webhook_test;
 pub mod webhooks;
 pub mod workspace_doc;
+pub mod workspace_schemas;
 
 use utoipa::OpenApi;
 use utoipa_axum::router::OpenApiRouter;

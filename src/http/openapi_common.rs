@@ -3,10 +3,13 @@
 //! required, 503 with `Retry-After` where the database is involved, 413/415 where a body is read,
 //! and the generic 500.
 
+use serde_json::{Value, json};
 use utoipa::Modify;
 use utoipa::openapi::path::Operation;
-use utoipa::openapi::schema::{ObjectBuilder, Type};
+use utoipa::openapi::schema::{ObjectBuilder, Schema, Type};
 use utoipa::openapi::{Content, Header, OpenApi, Ref, RefOr, Response};
+
+use super::value_schema;
 
 /// Adds the shared responses and headers to every operation.
 pub struct CommonResponses;
@@ -88,22 +91,23 @@ fn integer_header(description: &str) -> RefOr<Header> {
 /// which also drive stateful testing).
 pub struct RelationsAndLinks;
 
+/// The components the relation body is made of: `RelationRequestBody` is `oneOf` these.
+pub const RELATION_ALTERNATIVES: [&str; 2] = ["RelationAdd", "RelationRemove"];
+
 impl Modify for RelationsAndLinks {
     fn modify(&self, openapi: &mut OpenApi) {
         if let Some(components) = openapi.components.as_mut()
-            && let Some(body) = components.schemas.get_mut("RelationRequestBody")
+            && let Some(body) = components.schemas.get(RELATION_BODY)
         {
-            use utoipa::openapi::schema::{AllOfBuilder, AnyOfBuilder, ArrayBuilder};
-            let non_empty = |field: &str| {
-                let list = ArrayBuilder::new().items(ObjectBuilder::new().schema_type(Type::String)).min_items(Some(1));
-                ObjectBuilder::new().required(field).property(field, list)
-            };
-            let either = AnyOfBuilder::new().item(non_empty("add")).item(non_empty("remove"));
-            let constrained = AllOfBuilder::new()
-                .item(body.clone())
-                .item(either)
-                .description(Some("`add` and/or `remove` must be a non-empty array; no ID may be in both."));
-            *body = RefOr::T(constrained.into());
+            let derived = serde_json::to_value(body).expect("schemas serialize");
+            for (name, schema) in RELATION_ALTERNATIVES.into_iter().zip(relation_alternatives(&derived)) {
+                components.schemas.insert(name.to_owned(), schema);
+            }
+            let refs: Vec<Value> =
+                RELATION_ALTERNATIVES.iter().map(|n| json!({"$ref": format!("#/components/schemas/{n}")})).collect();
+            let description = "`add` and/or `remove` must be a non-empty array of IDs; no ID may be in both.";
+            let one_of = json!({"oneOf": refs, "description": description, "example": derived["example"]});
+            components.schemas.insert(RELATION_BODY.to_owned(), from_json(one_of));
         }
         let Some(create) = openapi.paths.paths.get_mut("/v2/crm/{objectSlug}").and_then(|p| p.post.as_mut()) else {
             return;
@@ -124,4 +128,18 @@ impl Modify for RelationsAndLinks {
             }
         }
     }
+}
+
+const RELATION_BODY: &str = "RelationRequestBody";
+
+/// The alternatives of the static document: any non-empty `attributeSlug`, lists described as
+/// `RelationRequestBody`'s fields are.
+fn relation_alternatives(derived: &Value) -> [RefOr<Schema>; 2] {
+    let properties = &derived["properties"];
+    let describe = |field: &str| properties[field]["description"].clone();
+    value_schema::relation_alternatives(&properties["attributeSlug"], describe).map(from_json)
+}
+
+fn from_json(schema: Value) -> RefOr<Schema> {
+    serde_json::from_value(schema).expect("a valid schema")
 }

@@ -25,7 +25,7 @@ pub struct RecordDto {
     pub id: Uuid,
     #[schema(example = "orders")]
     pub object_slug: String,
-    #[schema(value_type = Object, example = json!({"number": "A-1001", "products": ["c1d2e3f4-a5b6-7890-cdef-123456789012"], "customer": []}))]
+    #[schema(value_type = HashMap<String, serde_json::Value>, example = json!({"number": "A-1001", "products": ["c1d2e3f4-a5b6-7890-cdef-123456789012"], "customer": []}))]
     pub attributes: Map<String, Value>,
     #[serde(serialize_with = "timestamp::serialize")]
     pub created_at: DateTime<Utc>,

@@ -83,11 +83,14 @@ pub struct RelationResponse {
         (status = 200, description = "Applied (or a no-op).", body = RelationResponse, headers(
             ("ETag" = String, description = "The record version after the change."),
             ("Idempotency-Replayed" = String, description = "`true` when this is the stored response of an earlier request with the same Idempotency-Key."),
+            ("Preference-Applied" = String, description = "`return=minimal` when `record` was left out as `Prefer` asked."),
         )),
         (status = 400, description = "Both lists empty, an ID in both lists, more than 1,000 IDs, non-UUIDs, unknown or archived attribute, a non-relation attribute, or `add` IDs that are not records of the related object / active members (each listed with pointer `/add/<i>`).", body = ErrorBody),
         (status = 404, description = "No such object or record.", body = ErrorBody),
         (status = 409, description = "The relation's cardinality would be exceeded (names the links in the way), or a request with the same Idempotency-Key is in flight.", body = ErrorBody),
-        (status = 412, description = "If-Match does not match the record's ETag; nothing written.", body = ErrorBody),
+        (status = 412, description = "If-Match does not match the record's ETag; nothing written.", body = ErrorBody, headers(
+            ("ETag" = String, description = "The record's current version."),
+        )),
         (status = 415, description = "The body is not JSON.", body = ErrorBody),
         (status = 422, description = "The Idempotency-Key was used with a different request, or the organization keeps as many Idempotency-Key responses as it may (`limit_reached`).", body = ErrorBody),
         (status = 503, description = "The database is unavailable; retry after `Retry-After`.", body = ErrorBody),

@@ -27,9 +27,20 @@ pub struct RelationHeaderParams {
         pattern = "^[ \\t]*(\\*|(W/)?\"[!#-~]*\"([ \\t]*,[ \\t]*(W/)?\"[!#-~]*\")*)[ \\t]*$"
     )]
     if_match: String,
-    /// `return=minimal` leaves `record` out of the response (cheaper for large relations).
-    #[param(rename = "Prefer", required = false)]
-    prefer: String,
+    /// `return=minimal` leaves `record` out of the response (cheaper for large relations);
+    /// `return=representation` (the default) includes it.
+    #[param(rename = "Prefer", required = false, inline)]
+    prefer: PreferReturn,
+}
+
+/// The preferences the relation endpoint honours (RFC 7240 `return`).
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+#[allow(dead_code)]
+pub enum PreferReturn {
+    #[serde(rename = "return=minimal")]
+    Minimal,
+    #[serde(rename = "return=representation")]
+    Representation,
 }
 
 /// Parsed request conditions.

@@ -109,15 +109,49 @@ fn option(attr: &AttributeDef) -> Value {
     if attr.options.is_empty() {
         return json!({"type": "null", "description": "The attribute has no options."});
     }
-    let ids: Vec<Value> =
-        attr.options.iter().flat_map(|o| [Value::from(o.id), Value::String(o.id.to_string())]).collect();
+    let ids: Vec<i64> = attr.options.iter().map(|o| o.id).collect();
+    let texts: Vec<String> = ids.iter().map(i64::to_string).collect();
+    // Each alternative typed: generators refuse an `enum` that mixes types without a `type`.
+    let id = json!({"anyOf": [{"type": "integer", "enum": ids}, {"type": "string", "enum": texts}]});
+    option_object(attr, id, false)
+}
+
+/// `{"id": …}` with `id` as given, described by the options' values.
+fn option_object(attr: &AttributeDef, mut id: Value, open: bool) -> Value {
     let described: Vec<String> = attr.options.iter().map(|o| format!("{} = {}", o.id, o.value)).collect();
-    json!({
-        "type": "object",
-        "required": ["id"],
-        "properties": {"id": {"enum": ids, "description": described.join(", ")}},
-        "additionalProperties": false,
-    })
+    id["description"] = Value::String(described.join(", "));
+    let mut schema = json!({"type": "object", "required": ["id"], "properties": {"id": id}});
+    if !open {
+        schema["additionalProperties"] = json!(false);
+    }
+    schema
+}
+
+/// The schema of one attribute's value in a record as the server renders it: every key is
+/// present, link attributes as arrays of UUIDs, everything else possibly `null`.
+pub fn rendered(attr: &AttributeDef) -> Value {
+    let string = |format: Option<&str>| match format {
+        Some(format) => json!({"type": "string", "format": format}),
+        None => json!({"type": "string"}),
+    };
+    let option = || option_object(attr, json!({"type": "integer"}), true);
+    let schema = match attr.kind {
+        AttributeType::Relation | AttributeType::User => {
+            let mut ids = links(attr);
+            ids.as_object_mut().expect("an object").remove("maxItems");
+            ids["items"] = json!({"type": "string", "format": "uuid"});
+            return ids;
+        }
+        AttributeType::Text | AttributeType::PhoneNumber => string(None),
+        AttributeType::Date => string(Some("date")),
+        AttributeType::Datetime => string(Some("date-time")),
+        AttributeType::Number | AttributeType::Currency => json!({"type": "number"}),
+        AttributeType::Checkbox => json!({"type": "boolean"}),
+        AttributeType::Rating => json!({"type": "integer"}),
+        AttributeType::Select | AttributeType::Status => option(),
+        AttributeType::Multiselect => json!({"type": "array", "items": option()}),
+    };
+    json!({"anyOf": [schema, {"type": "null"}], "description": attr.label})
 }
 
 /// An array of record or member UUIDs; a relation that links at most one record takes at most one.
@@ -139,4 +173,45 @@ pub fn id_list(max_items: usize) -> Value {
         "items": {"type": "string", "format": "uuid", "pattern": UUID_PATTERN},
         "maxItems": max_items,
     })
+}
+
+/// The relation body as two exclusive alternatives, so a generated type requires at least one
+/// list and JSON Schema's `oneOf` holds: `add` non-empty (with any `remove`), or `remove`
+/// non-empty with `add` absent, null or empty. `attribute_slug` is the schema of the key;
+/// `describe` gives the description of `add` and `remove`.
+pub fn relation_alternatives(attribute_slug: &Value, describe: impl Fn(&str) -> Value) -> [Value; 2] {
+    let list = |field: &str, min: usize, max: usize| {
+        let mut ids = id_list(max);
+        let mut schema = if min > 0 {
+            ids["minItems"] = json!(min);
+            ids
+        } else {
+            json!({"anyOf": [ids, {"type": "null"}]})
+        };
+        schema["description"] = describe(field);
+        schema
+    };
+    let alternative = |required: &str, description: &str, add: Value, remove: Value| {
+        json!({
+            "type": "object",
+            "description": description,
+            "required": ["attributeSlug", required],
+            "properties": {"attributeSlug": attribute_slug, "add": add, "remove": remove},
+            "additionalProperties": false,
+        })
+    };
+    [
+        alternative(
+            "add",
+            "Links `add` (and unlinks `remove`, applied first).",
+            list("add", 1, MAX_LINKS),
+            list("remove", 0, MAX_LINKS),
+        ),
+        alternative(
+            "remove",
+            "Unlinks `remove`; `add` is absent, null or empty.",
+            list("add", 0, 0),
+            list("remove", 1, MAX_LINKS),
+        ),
+    ]
 }

@@ -6,19 +6,18 @@
 //! that object's record bodies and relation changes, so typed clients and fuzzers see precisely
 //! what the server accepts.
 
+use std::collections::HashSet;
 use std::sync::{Arc, OnceLock};
 
 use axum::extract::State;
 use axum::response::IntoResponse;
-use serde_json::{Value, json};
+use serde_json::{Map, Value, json};
 
 use super::auth::{Caller, CrmRead};
 use super::error::ApiError;
 use super::state::AppState;
-use super::value_schema::{self, Write};
-use crate::domain::attribute::AttributeType;
-use crate::domain::schema::{AttributeDef, ObjectDef};
-use crate::domain::value::MAX_LINKS;
+use super::workspace_schemas::{self, Names, SCHEMA_REF};
+use crate::domain::schema::ObjectDef;
 
 const RECORDS: &str = "/v2/crm/{objectSlug}";
 const RECORD: &str = "/v2/crm/{objectSlug}/{recordId}";
@@ -34,7 +33,7 @@ const RELATION: &str = "/v2/crm/{objectSlug}/{recordId}/relation";
 #[utoipa::path(get, path = "/v2/openapi.json", tag = "objects",
     security(("bearer" = ["crm:read"])),
     responses(
-        (status = 200, description = "An OpenAPI 3.1 document.", body = Object),
+        (status = 200, description = "An OpenAPI 3.1 document.", body = HashMap<String, serde_json::Value>),
     ))]
 pub async fn workspace_openapi(
     caller: Caller<CrmRead>,
@@ -78,6 +77,11 @@ pub fn document(base: &Value, objects: &[Arc<ObjectDef>]) -> Value {
             }
         }
     }
+    drop_dangling_links(paths);
+    if let Some(schemas) = doc.pointer_mut("/components/schemas").and_then(Value::as_object_mut) {
+        let specialized: Vec<_> = objects.iter().flat_map(|o| workspace_schemas::components(schemas, o)).collect();
+        schemas.extend(specialized);
+    }
     let slugs: Vec<Value> = objects.iter().map(|o| Value::String(o.slug.clone())).collect();
     // Only a relation attribute names a related object; other types ignore the field.
     let alternatives =
@@ -87,29 +91,34 @@ pub fn document(base: &Value, objects: &[Arc<ObjectDef>]) -> Value {
             alternative["properties"]["relatedObjectSlug"]["enum"] = Value::Array(slugs.clone());
         }
     }
+    prune_schemas(&mut doc);
     doc
 }
 
 /// One templated path item for one object; `None` when none of its operations applies.
 fn specialize(template: &str, mut item: Value, object: &ObjectDef) -> Option<Value> {
+    let names = Names::of(object);
     let operations = item.as_object_mut()?;
     operations.retain(|method, operation| {
         let applies = match (template, method.as_str()) {
-            (RECORDS, "post") => set_body(operation, value_schema::record_body(object, Write::Create)),
-            (RECORDS, "put") => assert_operation(operation, object),
-            (RECORD, "patch") => set_body(operation, value_schema::record_body(object, Write::Update)),
-            (RELATION, "patch") => relation_body(object).is_some_and(|body| set_body(operation, body)),
+            (RECORDS, "post") => set_body(operation, names.reference("RecordCreate")),
+            (RECORDS, "put") => assert_operation(operation, object, &names),
+            (RECORD, "patch") => set_body(operation, names.reference("RecordUpdate")),
+            (RELATION, "patch") => {
+                object.value_attributes().any(|a| a.kind.is_link())
+                    && set_body(operation, names.reference("RelationChange"))
+            }
             _ => true,
         };
         if applies {
             rename(operation, object);
+            names.retarget(operation);
         }
         applies
     });
     let has_operations = ["get", "put", "post", "patch", "delete"].iter().any(|m| operations.contains_key(*m));
     has_operations.then_some(item)
 }
-
 /// Drops the `objectSlug` parameter and makes the operation id (and the links that name
 /// operation ids) unique per object.
 fn rename(operation: &mut Value, object: &ObjectDef) {
@@ -153,16 +162,11 @@ fn set_body(operation: &mut Value, schema: Value) -> bool {
     true
 }
 
-/// Attributes an assert can match on: scalar, writable, not multiselect.
-fn matchable(object: &ObjectDef) -> impl Iterator<Item = &AttributeDef> {
-    object.value_attributes().filter(|a| !a.kind.is_link() && a.kind != AttributeType::Multiselect)
-}
-
-/// Assert: `matchingAttribute` is one of the matchable keys, and the body carries a non-null
-/// value of it. A document cannot tie a body field to a query value, so the body schema asks for
-/// a non-null value of at least one matchable key; a client sends the key it chose.
-fn assert_operation(operation: &mut Value, object: &ObjectDef) -> bool {
-    let keys: Vec<&str> = matchable(object).map(|a| a.key.as_str()).collect();
+/// Assert: `matchingAttribute` is one of the matchable keys; the body is a create body. (A
+/// document cannot tie a body field to a query value: the body must carry a non-null value of
+/// the key the query names.) `false` when nothing can be matched on: no `PUT`.
+fn assert_operation(operation: &mut Value, object: &ObjectDef, names: &Names) -> bool {
+    let keys: Vec<&str> = object.matchable_attributes().map(|a| a.key.as_str()).collect();
     if keys.is_empty() {
         return false;
     }
@@ -171,32 +175,63 @@ fn assert_operation(operation: &mut Value, object: &ObjectDef) -> bool {
             param["schema"] = json!({"type": "string", "enum": keys});
         }
     }
-    let mut body = value_schema::record_body(object, Write::Create);
-    let carries: Vec<Value> =
-        keys.iter().map(|k| json!({"required": [k], "properties": {*k: {"not": {"type": "null"}}}})).collect();
-    body["anyOf"] = Value::Array(carries);
-    set_body(operation, body)
+    set_body(operation, names.reference("RecordCreate"))
 }
 
-/// The relation body: the key of one of the object's relation or user attributes, and the IDs
-/// to add and remove (at least one list non-empty).
-fn relation_body(object: &ObjectDef) -> Option<Value> {
-    let keys: Vec<&str> = object.value_attributes().filter(|a| a.kind.is_link()).map(|a| a.key.as_str()).collect();
-    if keys.is_empty() {
-        return None;
+/// Removes the response links that name an operation the document does not have (the relation
+/// change of an object without relation or user attributes).
+fn drop_dangling_links(paths: &mut Map<String, Value>) {
+    let ids: HashSet<String> = paths
+        .values()
+        .filter_map(Value::as_object)
+        .flat_map(|item| item.values())
+        .filter_map(|operation| operation["operationId"].as_str().map(str::to_owned))
+        .collect();
+    let responses = paths
+        .values_mut()
+        .filter_map(Value::as_object_mut)
+        .flat_map(|item| item.values_mut())
+        .filter_map(|operation| operation.get_mut("responses").and_then(Value::as_object_mut))
+        .flat_map(|responses| responses.values_mut());
+    for response in responses {
+        let Some(links) = response.get_mut("links").and_then(Value::as_object_mut) else { continue };
+        links.retain(|_, link| link["operationId"].as_str().is_some_and(|id| ids.contains(id)));
+        if links.is_empty() {
+            response.as_object_mut().map(|r| r.remove("links"));
+        }
     }
-    let ids = value_schema::id_list(MAX_LINKS);
-    let non_empty = |field: &str| json!({"required": [field], "properties": {field: {"type": "array", "minItems": 1}}});
-    Some(json!({
-        "type": "object",
-        "description": "`add` and/or `remove` must be a non-empty array of IDs; no ID may be in both.",
-        "required": ["attributeSlug"],
-        "properties": {
-            "attributeSlug": {"type": "string", "enum": keys},
-            "add": {"anyOf": [ids.clone(), {"type": "null"}]},
-            "remove": {"anyOf": [ids, {"type": "null"}]},
-        },
-        "additionalProperties": false,
-        "anyOf": [non_empty("add"), non_empty("remove")],
-    }))
+}
+
+/// Removes the component schemas nothing refers to (the generic record schemas, replaced by each
+/// object's own), so generators make no types nobody uses.
+fn prune_schemas(doc: &mut Value) {
+    let Some(Value::Object(schemas)) = doc.pointer_mut("/components/schemas").map(std::mem::take) else {
+        return;
+    };
+    let mut used = HashSet::new();
+    let mut pending = Vec::new();
+    collect_refs(doc, &mut pending);
+    while let Some(name) = pending.pop() {
+        if let Some(schema) = schemas.get(&name)
+            && used.insert(name)
+        {
+            collect_refs(schema, &mut pending);
+        }
+    }
+    let kept: Map<String, Value> = schemas.into_iter().filter(|(name, _)| used.contains(name)).collect();
+    doc["components"]["schemas"] = Value::Object(kept);
+}
+
+/// The schema names `value` refers to.
+fn collect_refs(value: &Value, out: &mut Vec<String>) {
+    match value {
+        Value::Object(map) => {
+            if let Some(name) = map.get("$ref").and_then(Value::as_str).and_then(|r| r.strip_prefix(SCHEMA_REF)) {
+                out.push(name.to_owned());
+            }
+            map.values().for_each(|v| collect_refs(v, out));
+        }
+        Value::Array(items) => items.iter().for_each(|v| collect_refs(v, out)),
+        _ => {}
+    }
 }

@@ -100,6 +100,15 @@ async fn missing_fields_and_unknown_fields_are_400() {
         .post("/v2/crm/objects", &org.token, json!({"slug": "abc", "singularName": "x".repeat(256), "pluralName": "B"}))
         .await;
     assert_eq!(too_long.pointers(), vec!["/singularName"]);
+    // `maxLength: 255` counts the value as sent: surrounding white space is not trimmed first.
+    let padded = format!(" {}", "x".repeat(255));
+    let too_long = app
+        .post("/v2/crm/objects", &org.token, json!({"slug": "abc", "singularName": padded, "pluralName": "B"}))
+        .await;
+    assert_eq!(too_long.pointers(), vec!["/singularName"]);
+    app.post("/v2/crm/objects", &org.token, json!({"slug": "abd", "singularName": "A", "pluralName": "B"})).await;
+    let renamed = app.patch("/v2/crm/objects/abd", &org.token, json!({"singularName": padded})).await;
+    assert_eq!(renamed.pointers(), vec!["/singularName"]);
 }
 
 #[tokio::test]

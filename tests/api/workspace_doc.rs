@@ -31,25 +31,44 @@ async fn spells_out_each_objects_record_paths_with_exact_bodies() {
         assert!(paths.contains_key(path), "{path}");
     }
 
-    let create = &doc["paths"]["/v2/crm/deals"]["post"]["requestBody"]["content"]["application/json"]["schema"];
+    let schemas = &doc["components"]["schemas"];
+    let body = |path: &str, method: &str| {
+        let schema = &doc["paths"][path][method]["requestBody"]["content"]["application/json"]["schema"];
+        let name = schema["$ref"].as_str().unwrap().trim_start_matches("#/components/schemas/");
+        schemas[name].clone()
+    };
+    let create = body("/v2/crm/deals", "post");
     assert_eq!(keys(&create["properties"]), ["budget", "owners", "stage", "title"]);
     assert_eq!(create["additionalProperties"], false);
     assert_eq!(create["required"], json!(["budget"]));
-    let stage = &create["properties"]["stage"]["anyOf"][0];
-    assert_eq!(stage["properties"]["id"]["enum"], json!([1, "1", 2, "2"]));
+    let stage = &create["properties"]["stage"]["anyOf"][0]["properties"]["id"]["anyOf"];
+    assert_eq!(stage, &json!([{"type": "integer", "enum": [1, 2]}, {"type": "string", "enum": ["1", "2"]}]));
+    assert!(body("/v2/crm/deals/{recordId}", "patch").get("required").is_none(), "isRequired applies on create only");
     let update = &doc["paths"]["/v2/crm/deals/{recordId}"]["patch"]["requestBody"]["content"]["application/json"];
-    assert!(update["schema"].get("required").is_none(), "isRequired applies on create only");
     assert!(update.get("example").is_none(), "the generic example names other objects' keys");
 
     let relation = &doc["paths"]["/v2/crm/orders/{recordId}/relation"]["patch"];
-    let body = &relation["requestBody"]["content"]["application/json"]["schema"];
-    assert_eq!(body["properties"]["attributeSlug"]["enum"], json!(["products", "customer"]));
+    let change = body("/v2/crm/orders/{recordId}/relation", "patch");
+    assert_eq!(change["oneOf"].as_array().unwrap().len(), 2, "add, or remove only");
+    for (alternative, required) in [("OrdersRelationAdd", "add"), ("OrdersRelationRemove", "remove")] {
+        let schema = &schemas[alternative];
+        assert_eq!(schema["properties"]["attributeSlug"]["enum"], json!(["products", "customer"]));
+        assert_eq!(schema["required"], json!(["attributeSlug", required]));
+        assert_eq!(schema["properties"][required]["items"]["format"], "uuid");
+        assert_eq!(schema["properties"][required]["minItems"], 1);
+    }
     assert!(relation["parameters"].as_array().unwrap().iter().all(|p| p["name"] != "objectSlug"));
-    let customer = &doc["paths"]["/v2/crm/orders"]["post"]["requestBody"]["content"]["application/json"]["schema"]["properties"]
-        ["customer"]["anyOf"][0];
+    let customer = &body("/v2/crm/orders", "post")["properties"]["customer"]["anyOf"][0];
     assert_eq!(customer["maxItems"], 1, "many_to_one links at most one record");
     let matching = &doc["paths"]["/v2/crm/products"]["put"]["parameters"][0];
     assert_eq!(matching["schema"]["enum"], json!(["name", "price", "sku"]));
+
+    let ok = &relation["responses"]["200"]["content"]["application/json"]["schema"]["$ref"];
+    assert_eq!(ok, "#/components/schemas/OrdersRelationResponse");
+    let record = &schemas["OrdersRecord"]["properties"]["attributes"];
+    assert_eq!(record["required"], json!(["number", "products", "customer"]), "every key is rendered");
+    assert_eq!(record["properties"]["products"]["items"]["format"], "uuid");
+    assert!(schemas.get("RecordDto").is_none(), "the generic record is replaced and pruned");
 
     let mut ids = HashSet::new();
     for item in paths.values() {
@@ -73,6 +92,8 @@ async fn objects_without_links_have_no_relation_path_and_other_workspaces_stay_h
     let doc = app.get("/v2/openapi.json", &acme.token).await.body;
     assert!(doc["paths"].get("/v2/crm/notes").is_some());
     assert!(doc["paths"].get("/v2/crm/notes/{recordId}/relation").is_none(), "nothing to link");
+    let links = &doc["paths"]["/v2/crm/notes"]["post"]["responses"]["201"]["links"];
+    assert_eq!(keys(links), ["DeleteRecord", "GetRecord", "PatchRecord"], "no link to an absent operation");
     let slugs = &doc["components"]["schemas"]["CreateAttribute"]["allOf"][1]["oneOf"][2]["properties"]["relatedObjectSlug"]
         ["enum"];
     assert_eq!(slugs, &json!(["people", "companies", "notes"]));
@@ -118,4 +139,20 @@ async fn values_outside_the_documented_shapes_are_refused() {
     let response = app.send(request).await;
     assert_eq!(response.status, StatusCode::BAD_REQUEST, "an unquoted tag is malformed");
     assert_eq!(response.pointers(), ["If-Match"]);
+}
+
+#[tokio::test]
+async fn an_object_without_matchable_attributes_has_no_assert() {
+    let app = spawn_app().await;
+    let org = app.org("acme").await;
+    app.object(&org, "stamps").await;
+    let kinds = json!({"label": "Kinds", "type": "multiselect", "options": [{"value": "A"}]});
+    app.attribute(&org, "stamps", kinds).await;
+    let doc = app.get("/v2/openapi.json", &org.token).await.body;
+    assert!(doc["paths"]["/v2/crm/stamps"].get("put").is_none());
+    let response =
+        app.call(Method::PUT, "/v2/crm/stamps?matchingAttribute=kinds", Some(&org.token), Some(json!({}))).await;
+    assert_eq!(response.status, StatusCode::METHOD_NOT_ALLOWED, "as for any method a path lacks");
+    assert_eq!(response.body["code"], "method_not_allowed");
+    assert_eq!(response.headers["allow"], "GET,POST");
 }
