@@ -16,6 +16,7 @@ pub mod openapi;
 pub mod openapi_common;
 pub mod pagination;
 pub mod rate_limit;
+pub mod record_assert;
 pub mod record_dto;
 pub mod records;
 pub mod relation;
@@ -35,7 +36,7 @@ pub mod workspace_doc;
 pub mod workspace_schemas;
 
 use utoipa::OpenApi;
-use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::router::{OpenApiRouter, UtoipaMethodRouter};
 use utoipa_axum::routes;
 
 use state::AppState;
@@ -52,7 +53,10 @@ pub fn api_router() -> OpenApiRouter<AppState> {
         .routes(routes!(objects::get_object, objects::update_object))
         .routes(routes!(attributes::create_attribute))
         .routes(routes!(attributes::update_attribute))
-        .routes(routes!(records::list_records, records::create_record, records::assert_record))
+        .routes(with_fallback(
+            routes!(records::list_records, records::create_record, record_assert::assert_record),
+            record_assert::other_method,
+        ))
         .routes(routes!(records::get_record, records::patch_record, records::delete_record))
         .routes(routes!(relation::update_relation))
         .routes(routes!(workspace_doc::workspace_openapi))
@@ -60,6 +64,16 @@ pub fn api_router() -> OpenApiRouter<AppState> {
         .routes(routes!(webhooks::get_webhook, webhooks::update_webhook, webhooks::delete_webhook))
         .routes(routes!(webhooks::test_webhook))
         .routes(routes!(webhooks::list_deliveries))
+}
+
+/// `routes` answering the methods they lack with `fallback` instead of the router's plain 405.
+fn with_fallback<H, T>(routes: UtoipaMethodRouter<AppState>, fallback: H) -> UtoipaMethodRouter<AppState>
+where
+    H: axum::handler::Handler<T, AppState>,
+    T: 'static,
+{
+    let (schemas, paths, router) = routes;
+    (schemas, paths, router.fallback(fallback))
 }
 
 /// The generated OpenAPI document.

@@ -28,7 +28,7 @@ pub struct RelationHeaderParams {
     )]
     if_match: String,
     /// `return=minimal` leaves `record` out of the response (cheaper for large relations);
-    /// `return=representation` (the default) includes it.
+    /// `return=representation` (the default) includes it. Any other value is a 400.
     #[param(rename = "Prefer", required = false, inline)]
     prefer: PreferReturn,
 }
@@ -77,12 +77,17 @@ impl RelationHeaders {
                 None
             }
         };
-        let minimal = headers
-            .get_all("prefer")
-            .iter()
-            .filter_map(|v| v.to_str().ok())
-            .flat_map(|v| v.split(','))
-            .any(|p| p.trim().eq_ignore_ascii_case("return=minimal"));
+        // Exactly the documented values, so a typed client's `Prefer` and the server agree.
+        let prefer: Vec<Option<&str>> = headers.get_all("prefer").iter().map(|v| v.to_str().ok()).collect();
+        let minimal = match prefer[..] {
+            [] | [Some("return=representation")] => false,
+            [Some("return=minimal")] => true,
+            _ => {
+                let message = "Prefer must be `return=minimal` or `return=representation`";
+                problems.push(Problem::new("Prefer", "invalid_header", message));
+                false
+            }
+        };
         if problems.is_empty() { Ok(RelationHeaders { if_match, idempotency_key, minimal }) } else { Err(problems) }
     }
 
@@ -170,10 +175,15 @@ mod tests {
     }
 
     #[test]
-    fn prefer_minimal_is_found_among_preferences() {
-        let h = RelationHeaders::parse(&headers(&[("prefer", "respond-async, return=minimal")])).unwrap();
-        assert!(h.minimal());
+    fn prefer_takes_the_documented_values_only() {
+        assert!(RelationHeaders::parse(&headers(&[("prefer", "return=minimal")])).unwrap().minimal());
         assert!(!RelationHeaders::parse(&headers(&[("prefer", "return=representation")])).unwrap().minimal());
+        for bad in ["AAA", "respond-async, return=minimal", "RETURN=MINIMAL"] {
+            let problems = RelationHeaders::parse(&headers(&[("prefer", bad)])).unwrap_err();
+            assert_eq!(problems[0].pointer, "Prefer", "{bad:?}");
+        }
+        let twice = headers(&[("prefer", "return=minimal"), ("prefer", "return=minimal")]);
+        assert!(RelationHeaders::parse(&twice).is_err());
     }
 
     #[test]

@@ -154,5 +154,11 @@ async fn an_object_without_matchable_attributes_has_no_assert() {
         app.call(Method::PUT, "/v2/crm/stamps?matchingAttribute=kinds", Some(&org.token), Some(json!({}))).await;
     assert_eq!(response.status, StatusCode::METHOD_NOT_ALLOWED, "as for any method a path lacks");
     assert_eq!(response.body["code"], "method_not_allowed");
-    assert_eq!(response.headers["allow"], "GET,POST");
+    assert_eq!(response.headers["allow"], "GET,HEAD,POST");
+    let delete = app.call(Method::DELETE, "/v2/crm/stamps", Some(&org.token), None).await;
+    assert_eq!(delete.status, StatusCode::METHOD_NOT_ALLOWED);
+    assert_eq!(delete.headers["allow"], "GET,HEAD,POST", "the methods this object has");
+    let orders = app.call(Method::DELETE, "/v2/crm/people", Some(&org.token), None).await;
+    assert_eq!(orders.headers["allow"], "GET,HEAD,POST,PUT");
+    assert_eq!(orders.body["code"], "method_not_allowed");
 }
