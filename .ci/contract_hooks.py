@@ -7,7 +7,8 @@ an Idempotency-Key names one logical request, `matchingAttribute` names a key th
 carries, and no ID may be both added and removed. For positive (schema-valid) cases only, these
 hooks draw link IDs from the workspace, make unique values fresh, give each request its own
 idempotency key, pick the matching attribute the body carries (adding a value for one when it
-carries none), and keep `remove` apart from `add`. Negative cases are sent as generated.
+carries none), and keep `remove` apart from `add`; records deleted during the run leave the pool
+of link targets. Negative cases are sent as generated.
 Everything else is exactly what schemathesis made, but for one generator defect: the coverage phase sends `If-Match: 0` as a *positive* value
 although the header's documented pattern refuses it; such a header is dropped from positive
 cases (If-Match is optional).
@@ -159,3 +160,13 @@ def map_case(context, case):
         _record_body(slug, case.body)
     return case
 
+
+
+@schemathesis.hook
+def after_call(context, case, response):
+    """Keeps the pool of link targets true: a record deleted (by any phase) is no longer one."""
+    parts = case.operation.path.strip("/").split("/")
+    deleted = case.method.upper() == "DELETE" and 200 <= response.status_code < 300
+    if deleted and len(parts) == 4 and parts[:2] == ["v2", "crm"] and parts[2] in RECORDS:
+        gone = str(case.path_parameters.get("recordId", "")).lower()
+        RECORDS[parts[2]] = [r for r in RECORDS[parts[2]] if r.lower() != gone]
