@@ -87,6 +87,20 @@ pub async fn list(
     Ok((page, total))
 }
 
+/// Deletes one subscription's attempts beyond its newest [`KEEP_PER_SUBSCRIPTION`].
+pub async fn prune_subscription(conn: &mut PgConnection, subscription_id: Uuid) -> Result<(), sqlx::Error> {
+    sqlx::query(
+        "delete from webhook_deliveries where subscription_id = $1 and delivery_seq <= (
+             select delivery_seq from webhook_deliveries where subscription_id = $1
+             order by delivery_seq desc offset $2 limit 1)",
+    )
+    .bind(subscription_id)
+    .bind(KEEP_PER_SUBSCRIPTION)
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
 /// Deletes attempts beyond the newest [`KEEP_PER_SUBSCRIPTION`] of each subscription; returns
 /// how many. Each subscription's cut-off is found through its primary key, newest first.
 pub async fn prune(pool: &PgPool) -> Result<u64, sqlx::Error> {

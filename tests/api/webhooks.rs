@@ -249,3 +249,25 @@ async fn internal_addresses_are_refused_again_at_delivery() {
     }
     assert!(receiver.received().is_empty());
 }
+
+#[tokio::test]
+async fn repeated_tests_keep_the_attempts_log_bounded() {
+    let app = app().await;
+    let org = app.org("acme").await;
+    let receiver = Receiver::start().await;
+    let (uuid, _) = subscribe(&app, &org, &receiver.url).await;
+    let id: uuid::Uuid = uuid.parse().unwrap();
+    sqlx::query(
+        "insert into webhook_deliveries (organization_id, subscription_id, event_id, event_type, attempt, outcome, latency_ms)
+         select $1, $2, gen_random_uuid(), 'webhook.test', 1, 'delivered', 0 from generate_series(1, 10005)",
+    )
+    .bind(org.id)
+    .bind(id)
+    .execute(&app.pool)
+    .await
+    .unwrap();
+    assert_eq!(test_result(&app, &org, &uuid).await["delivered"], true);
+    let log = app.get(&format!("/v2/webhooks/{uuid}/deliveries"), &org.token).await;
+    assert_eq!(log.body["pagination"]["total"], 10_000, "{}", log.body["pagination"]);
+    assert_eq!(log.body["collection"][0]["responseBody"], "thanks", "the newest attempt is kept");
+}
