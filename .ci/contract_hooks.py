@@ -133,6 +133,9 @@ def map_case(context, case):
     meta = case.meta
     if meta is None or not meta.generation.mode.is_positive:
         return case
+    if case.operation.path == "/v2/changes" and (case.query or {}).get("after"):
+        case.query["after"] = _get("/v2/changes/cursor")["cursor"]
+        return case
     if len(parts) < 3 or parts[:2] != ["v2", "crm"] or parts[2] == "objects" or parts[2] not in OBJECTS:
         return case
     slug = parts[2]

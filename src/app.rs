@@ -87,12 +87,16 @@ pub async fn serve(config: &Config, demo: bool) -> Result<(), AppError> {
         request_timeout: config.request_timeout,
         body_timeout: config.body_timeout,
     };
-    let state = AppState::new(database.pool.clone())
+    let feed_settings = config.feed_settings();
+    let event_retention = feed_settings.retention;
+    let state = AppState::with_feed(database.pool.clone(), feed_settings)
         .with_rate_limit(config.rate_limit)
         .with_auth_failure_limit(config.auth_failure_limit)
         .with_webhooks(config.webhooks.clone());
+    let feed = state.feed.clone();
     let router = http::router(state, &layers).map_err(AppError::Other)?;
     let purger = tokio::spawn(purge_idempotency_keys(database.pool.clone()));
+    let pruner = crate::feed::spawn_pruner(database.pool.clone(), event_retention);
     let listener = match TcpListener::bind(config.bind).await {
         Ok(listener) => listener,
         Err(source) => {
@@ -106,9 +110,15 @@ pub async fn serve(config: &Config, demo: bool) -> Result<(), AppError> {
         database.description
     );
     let limits = ServerLimits { header_timeout: config.header_timeout, max_connections: connection_cap(config) };
-    server::run(listener, router, limits, shutdown::signal()).await;
+    // Long polls end at once on shutdown instead of holding it up for their whole wait.
+    let stopping = async move {
+        shutdown::signal().await;
+        feed.close();
+    };
+    server::run(listener, router, limits, stopping).await;
     tracing::info!("shutting down");
     purger.abort();
+    pruner.abort();
     database.close().await;
     Ok(())
 }

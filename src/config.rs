@@ -51,6 +51,10 @@ pub struct Config {
     /// `CRM_WEBHOOK_ALLOW_HTTP`, `CRM_WEBHOOK_ALLOW_PRIVATE`, `CRM_WEBHOOK_RETRY_HOURS`,
     /// `CRM_WEBHOOK_CONCURRENCY`: how webhooks are checked and delivered.
     pub webhooks: crate::webhooks::Settings,
+    /// `CRM_EVENT_RETENTION_DAYS`: how long the change feed keeps events (default 30).
+    pub event_retention_days: u32,
+    /// `CRM_FEED_MAX_WAITERS`: most `GET /v2/changes?wait=` requests waiting at once (default 1000).
+    pub feed_max_waiters: u32,
 }
 
 /// A variable is set to something we cannot use.
@@ -107,7 +111,18 @@ impl Config {
             max_connections: number(get("CRM_MAX_CONNECTIONS"), "CRM_MAX_CONNECTIONS", 10_000, 1..=1_000_000)? as usize,
             limits: limits(&get)?,
             webhooks: webhooks(&get)?,
+            event_retention_days: number(get("CRM_EVENT_RETENTION_DAYS"), "CRM_EVENT_RETENTION_DAYS", 30, 1..=3650)?,
+            feed_max_waiters: number(get("CRM_FEED_MAX_WAITERS"), "CRM_FEED_MAX_WAITERS", 1000, 1..=100_000)?,
         })
+    }
+
+    /// The change feed's limits. A long poll ends a second before the request timeout would.
+    pub fn feed_settings(&self) -> crate::feed::FeedSettings {
+        crate::feed::FeedSettings {
+            retention: Duration::from_secs(u64::from(self.event_retention_days) * 86_400),
+            max_wait: Duration::from_secs(60).min(self.request_timeout.saturating_sub(Duration::from_secs(1))),
+            max_waiters: self.feed_max_waiters as usize,
+        }
     }
 
     /// The database this process will use, fit for logs.
@@ -199,6 +214,8 @@ impl fmt::Debug for Config {
             .field("max_connections", &self.max_connections)
             .field("limits", &self.limits)
             .field("webhooks", &self.webhooks)
+            .field("event_retention_days", &self.event_retention_days)
+            .field("feed_max_waiters", &self.feed_max_waiters)
             .finish()
     }
 }
@@ -224,6 +241,8 @@ mod tests {
         assert_eq!(c.limits, Limits::default());
         assert!(!c.webhooks.allow_http && !c.webhooks.allow_private);
         assert_eq!(c.webhooks.retry.give_up_after, Duration::from_secs(72 * 3600));
+        let feed = c.feed_settings();
+        assert_eq!((feed.retention.as_secs(), feed.max_wait.as_secs(), feed.max_waiters), (30 * 86_400, 29, 1000));
     }
 
     #[test]

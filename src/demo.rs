@@ -8,6 +8,7 @@ use sqlx::PgPool;
 use uuid::Uuid;
 
 use crate::db;
+use crate::domain::event::ChangeContext;
 use crate::domain::member::{Email, Role};
 use crate::domain::record_input;
 use crate::domain::schema::ObjectDef;
@@ -17,6 +18,11 @@ use crate::domain::slug::Slug;
 use crate::domain::token::NewToken;
 
 type DemoResult<T> = Result<T, Box<dyn std::error::Error + Send + Sync>>;
+
+/// The actor of the demo's changes in the feed.
+fn actor() -> ChangeContext {
+    ChangeContext::cli("serve --demo")
+}
 
 /// What the printed examples refer to.
 pub struct Demo {
@@ -84,7 +90,7 @@ async fn schema(pool: &PgPool, org: Uuid) -> DemoResult<()> {
             plural_name: plural,
             is_active: true,
         };
-        match db::objects::create(pool, org, &new).await {
+        match db::objects::create(pool, org, &new, &actor()).await {
             Ok(()) | Err(db::objects::CreateError::DuplicateSlug(_)) => {}
             Err(db::objects::CreateError::Database(e)) => return Err(e.into()),
         }
@@ -129,7 +135,7 @@ async fn attribute(pool: &PgPool, org: Uuid, slug: &str, key: &str, spec: Attrib
         Some(r) => Some(find(&objects, &r.related_object_slug)?),
         None => None,
     };
-    db::attributes::add(pool, org, object, &new, related).await?;
+    db::attributes::add(pool, org, object, &new, related, &actor()).await?;
     Ok(())
 }
 
@@ -143,7 +149,7 @@ async fn assert(pool: &PgPool, org: Uuid, slug: &str, matching: &str, body: Valu
     let write = record_input::parse(object, &body).map_err(|p| format!("demo record: {p:?}"))?;
     let attr = object.attribute(matching).ok_or("demo matching attribute is missing")?;
     let value = write.scalar(matching).cloned().ok_or("demo record lacks its matching value")?;
-    let (row, _) = db::record_write::assert(pool, org, object, (attr, &value), &write, Vec::new())
+    let (row, _) = db::record_write::assert(pool, org, object, (attr, &value), &write, Vec::new(), &actor())
         .await
         .map_err(|e| format!("demo record {slug}: {e}"))?;
     Ok(row.record_id)

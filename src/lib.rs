@@ -16,6 +16,8 @@ pub mod demo;
 pub mod domain;
 /// The bundled PostgreSQL cluster used when `DATABASE_URL` is unset.
 pub mod embedded_pg;
+/// Waking long-polling readers of the change feed, within and across processes.
+pub mod feed;
 /// HTTP handlers, extractors, errors and the OpenAPI document.
 pub mod http;
 /// The HTTP server: accept loop, connection limits and timeouts, lingering close.

@@ -1,6 +1,9 @@
 -- The one place links are written: removes p_remove and adds p_add on one attribute of one
 -- record, and returns what really changed (r_added in ID order, r_removed unordered; both
--- empty arrays when nothing did). Every writer calls it: the relation endpoint (through
+-- empty arrays when nothing did). A change that changed something appends its
+-- crm.relation.updated event: p_event is the event as db::events::relation_event builds it
+-- (with empty lists), completed here with the record, what changed and p_version, the
+-- record's version after the write; p_context is the writer's (crm_events_append). Every writer calls it: the relation endpoint (through
 -- crm_relation_apply) and record create/PATCH/assert (through db::links::change), inside the
 -- caller's transaction, any number of times per transaction.
 --
@@ -31,6 +34,9 @@ create or replace function crm_link_change(
     p_target_single boolean,
     p_add uuid[],
     p_remove uuid[],
+    p_context jsonb,
+    p_event jsonb,
+    p_version bigint,
     out r_added uuid[],
     out r_removed uuid[]
 ) language plpgsql as $$
@@ -84,5 +90,12 @@ begin
     end if;
     r_added := coalesce(r_added, '{}');
     r_removed := coalesce(r_removed, '{}');
+    if cardinality(r_added) > 0 or cardinality(r_removed) > 0 then
+        perform crm_events_append(p_org, p_context, jsonb_build_array(p_event || jsonb_build_object(
+            'aggregate_id', p_record, 'record_id', p_record, 'record_version', p_version,
+            'data', (p_event -> 'data') || jsonb_build_object(
+                'added', to_jsonb(r_added),
+                'removed', to_jsonb(array(select unnest(r_removed) order by 1))))));
+    end if;
 end;
 $$;

@@ -1,4 +1,4 @@
-//! The LISTEN side of cache invalidation.
+//! The LISTEN side of cache invalidation and of cross-process feed wake-ups.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -9,14 +9,15 @@ use tokio::task::JoinHandle;
 use uuid::Uuid;
 
 use super::Cache;
+use crate::feed::Feed;
 
 const CHANNEL: &str = "crm_cache";
 
 /// Listens for change notifications until the pool closes, reconnecting after failures.
-pub fn spawn_listener(cache: Arc<Cache>, pool: PgPool) -> JoinHandle<()> {
+pub fn spawn_listener(cache: Arc<Cache>, feed: Arc<Feed>, pool: PgPool) -> JoinHandle<()> {
     tokio::spawn(async move {
         loop {
-            match listen(&cache, &pool).await {
+            match listen(&cache, &feed, &pool).await {
                 Ok(()) => return,
                 Err(err) => {
                     cache.set_live(false);
@@ -31,16 +32,21 @@ pub fn spawn_listener(cache: Arc<Cache>, pool: PgPool) -> JoinHandle<()> {
     })
 }
 
-async fn listen(cache: &Cache, pool: &PgPool) -> Result<(), sqlx::Error> {
+async fn listen(cache: &Cache, feed: &Feed, pool: &PgPool) -> Result<(), sqlx::Error> {
     let mut listener = PgListener::connect_with(pool).await?;
-    listener.listen(CHANNEL).await?;
+    listener.listen_all([CHANNEL, crate::db::events::CHANNEL]).await?;
     // Whatever changed while we were not listening is unknown: start empty.
     cache.set_live(true);
+    feed.wake_all();
     loop {
         match listener.try_recv().await {
-            Ok(Some(notification)) => apply(cache, notification.payload()),
+            Ok(Some(notification)) if notification.channel() == CHANNEL => apply(cache, notification.payload()),
+            Ok(Some(notification)) => feed.remote(notification.payload()),
             // The connection was lost and re-established: notifications may have been missed.
-            Ok(None) => cache.clear(),
+            Ok(None) => {
+                cache.clear();
+                feed.wake_all();
+            }
             Err(sqlx::Error::PoolClosed) => return Ok(()),
             Err(err) => return Err(err),
         }

@@ -6,22 +6,25 @@ use sqlx::types::Json;
 use sqlx::{PgConnection, PgPool};
 use uuid::Uuid;
 
+use super::schema_events;
 use crate::domain::attribute::{CurrencyDisplay, SelectOption};
+use crate::domain::event::ChangeContext;
 use crate::domain::key;
 use crate::domain::schema::{AttributeDef, ObjectDef};
 use crate::domain::schema_input::NewAttribute;
 
-/// Adds `new` to `object`; a relation also gets its inverse attribute on `related`.
-/// Returns the derived key.
+/// Adds `new` to `object`; a relation also gets its inverse attribute on `related`. Each
+/// attribute gets its `crm.attribute.created` event. Returns the derived key.
 pub async fn add(
     pool: &PgPool,
     organization_id: Uuid,
     object: &ObjectDef,
     new: &NewAttribute,
     related: Option<&ObjectDef>,
+    context: &ChangeContext,
 ) -> Result<String, sqlx::Error> {
     let mut tx = pool.begin().await?;
-    let outcome = insert(&mut tx, organization_id, object, new, related).await;
+    let outcome = insert(&mut tx, organization_id, object, new, related, context).await;
     super::end(tx, outcome).await
 }
 
@@ -31,6 +34,7 @@ async fn insert(
     object: &ObjectDef,
     new: &NewAttribute,
     related: Option<&ObjectDef>,
+    context: &ChangeContext,
 ) -> Result<String, sqlx::Error> {
     let objects: Vec<Uuid> = [Some(object.object_id), related.map(|r| r.object_id)].into_iter().flatten().collect();
     let mut keys = lock_and_read_keys(tx, organization_id, &objects).await?;
@@ -68,8 +72,10 @@ async fn insert(
     .bind(new.currency.as_ref().map(|c| c.grouping))
     .execute(&mut *tx)
     .await?;
+    let mut created = vec![(object.slug.as_str(), key.clone())];
     if let Some((relation, target)) = relation {
         let inverse_key = claim_key(&mut keys, target.object_id, &relation.related_object_label);
+        created.push((target.slug.as_str(), inverse_key.clone()));
         sqlx::query(
             "insert into crm_attributes (organization_id, object_id, key, label, type, position,
                  relation_id, relation_side, relation_type, related_object_id, related_object_label)
@@ -87,6 +93,8 @@ async fn insert(
         .execute(&mut *tx)
         .await?;
     }
+    let created: Vec<(&str, &str)> = created.iter().map(|(slug, key)| (*slug, key.as_str())).collect();
+    schema_events::attributes_created(tx, organization_id, context, &created).await?;
     Ok(key)
 }
 
@@ -153,26 +161,51 @@ pub struct AttributeChanges {
     pub currency_grouping: Option<bool>,
 }
 
-/// Applies `changes`; `false` when the options were replaced concurrently (the caller retries).
-/// The inverse attribute of a relation mirrors the labels: its label is this attribute's
-/// `relatedObjectLabel`, its `relatedObjectLabel` is this attribute's label.
+/// Applies `changes` to `attr` of `object`; `false` when the options were replaced
+/// concurrently (the caller retries). The inverse attribute of a relation mirrors the labels:
+/// its label is this attribute's `relatedObjectLabel`, its `relatedObjectLabel` is this
+/// attribute's label. Each attribute that changed gets its `crm.attribute.updated` event; an
+/// update that changes nothing writes nothing.
 pub async fn update(
     pool: &PgPool,
     organization_id: Uuid,
+    object: &ObjectDef,
     attr: &AttributeDef,
     changes: &AttributeChanges,
+    context: &ChangeContext,
 ) -> Result<bool, sqlx::Error> {
     let mut tx = pool.begin().await?;
-    let outcome = update_in(&mut tx, organization_id, attr, changes).await;
-    super::end(tx, outcome).await
+    match update_in(&mut tx, organization_id, object, attr, changes, context).await {
+        // The statements only touched `updated_at`: undo them.
+        Ok(Updated::Unchanged) => tx.rollback().await.map(|()| true),
+        outcome => super::end(tx, outcome.map(|u| u != Updated::Concurrently)).await,
+    }
+}
+
+/// What an update did.
+#[derive(Debug, PartialEq, Eq)]
+enum Updated {
+    Changed,
+    Unchanged,
+    /// The options were replaced concurrently: nothing written.
+    Concurrently,
 }
 
 async fn update_in(
     tx: &mut PgConnection,
     organization_id: Uuid,
+    object: &ObjectDef,
     attr: &AttributeDef,
     changes: &AttributeChanges,
-) -> Result<bool, sqlx::Error> {
+    context: &ChangeContext,
+) -> Result<Updated, sqlx::Error> {
+    let mut targets = vec![(object.slug.as_str(), attr.key.as_str())];
+    if let Some(relation) = &attr.relation
+        && let Some(inverse) = &relation.inverse_key
+    {
+        targets.push((relation.related_object_slug.as_str(), inverse.as_str()));
+    }
+    let watched = schema_events::watch(tx, organization_id, &targets).await?;
     let (options, next_option_id) = changes.options.as_ref().map(|(o, n)| (Json(o), *n)).unzip();
     let updated = sqlx::query(
         "update crm_attributes
@@ -200,7 +233,7 @@ async fn update_in(
     .execute(&mut *tx)
     .await?;
     if updated.rows_affected() == 0 {
-        return Ok(false);
+        return Ok(Updated::Concurrently);
     }
     if let Some(relation) = &attr.relation {
         sqlx::query(
@@ -217,5 +250,8 @@ async fn update_in(
         .execute(&mut *tx)
         .await?;
     }
-    Ok(true)
+    match schema_events::attributes_updated(tx, organization_id, context, watched).await? {
+        true => Ok(Updated::Changed),
+        false => Ok(Updated::Unchanged),
+    }
 }

@@ -7,6 +7,7 @@
 use sqlx::{PgConnection, PgExecutor};
 use uuid::Uuid;
 
+use super::events::{NewEvent, Writer};
 use crate::domain::attribute::RelationSide;
 use crate::domain::schema::AttributeDef;
 
@@ -119,15 +120,19 @@ pub fn classify(err: sqlx::Error) -> LinkError {
 
 /// Removes `remove` and adds `add` on `attr` of the record (removals first), inside the
 /// caller's transaction; callable any number of times in one transaction. Targets must have
-/// been validated ([`unlinkable`]). Returns exactly what changed.
+/// been validated ([`unlinkable`]). A change that changed something appends its
+/// `crm.relation.updated` event, with the record at `version` (its version after the write).
+/// Returns exactly what changed.
 pub async fn change(
     conn: &mut PgConnection,
     organization_id: Uuid,
-    record_id: Uuid,
+    (record_id, version): (Uuid, i64),
     attr: &AttributeDef,
     (add, remove): (&[Uuid], &[Uuid]),
+    writer: &Writer<'_>,
 ) -> Result<LinkDiff, LinkError> {
     let owner = Owner::of(attr);
+    let event = NewEvent::relation(writer.object_slug, (record_id, version), attr, vec![], vec![]);
     let row = sqlx::query_file!(
         "sql/calls/crm_link_change.sql",
         organization_id,
@@ -138,6 +143,9 @@ pub async fn change(
         owner.target_single,
         add,
         remove,
+        writer.context_json(),
+        event.to_row(),
+        version,
     )
     .fetch_one(conn)
     .await

@@ -8,16 +8,19 @@
 //! at run time: it talks to the maintenance database before the schema exists.
 
 pub mod attributes;
+pub mod events;
 pub mod idempotency;
 pub mod link_conflicts;
 pub mod links;
 pub mod members;
 pub mod objects;
 pub mod organizations;
+pub mod record_events;
 pub mod record_write;
 pub mod records;
 pub mod relation;
 pub mod schema;
+pub mod schema_events;
 pub mod tokens;
 pub mod uniques;
 pub mod webhook_deliveries;
@@ -68,6 +71,7 @@ pub async fn connect_with_limits(url: &str, size: u32, limits: &Limits) -> Resul
 /// The SQL functions, one file each (`sql/functions/`), re-applied on every start. Migrations
 /// create the types they use and drop a signature that changes.
 const FUNCTIONS: &[(&str, &str)] = &[
+    ("crm_events_append", include_str!("../../sql/functions/crm_events_append.sql")),
     ("crm_links_of", include_str!("../../sql/functions/crm_links_of.sql")),
     ("crm_link_unlinkable", include_str!("../../sql/functions/crm_link_unlinkable.sql")),
     ("crm_link_change", include_str!("../../sql/functions/crm_link_change.sql")),

@@ -1,14 +1,17 @@
-//! Record writes (create, patch, assert): one transaction each, covering values, uniqueness
-//! and links; the version is bumped only when something changed.
+//! Record writes (create, patch, assert): one transaction each, covering values, uniqueness,
+//! links and their events; the version is bumped only when something changed.
 
 use serde_json::{Map, Value};
 use sqlx::types::Json;
 use sqlx::{PgConnection, PgPool};
 use uuid::Uuid;
 
+use super::events::Writer;
 use super::links::{self, LinkDiff, LinkError};
+use super::record_events;
 use super::records::{RecordRow, WriteError, lock};
 use super::uniques;
+use crate::domain::event::ChangeContext;
 use crate::domain::link_problems;
 use crate::domain::problem::Problem;
 use crate::domain::record_input::RecordWrite;
@@ -21,9 +24,11 @@ pub async fn create(
     org: Uuid,
     object: &ObjectDef,
     write: &RecordWrite<'_>,
+    context: &ChangeContext,
 ) -> Result<RecordRow, WriteError> {
+    let writer = Writer { context, object_slug: &object.slug };
     let mut tx = pool.begin().await?;
-    let outcome = insert(&mut tx, org, object, write).await;
+    let outcome = insert(&mut tx, org, object, write, &writer).await;
     finish(tx, pool, org, outcome).await
 }
 
@@ -35,10 +40,12 @@ pub async fn patch(
     object: &ObjectDef,
     record_id: Uuid,
     write: &RecordWrite<'_>,
+    context: &ChangeContext,
 ) -> Result<Option<RecordRow>, WriteError> {
+    let writer = Writer { context, object_slug: &object.slug };
     let mut tx = pool.begin().await?;
     let outcome = match lock(&mut tx, org, object.object_id, record_id).await {
-        Ok(Some(current)) => update(&mut tx, org, current, write).await.map(Some),
+        Ok(Some(current)) => update(&mut tx, org, current, write, &writer).await.map(Some),
         Ok(None) => Ok(None),
         Err(e) => Err(e.into()),
     };
@@ -56,9 +63,11 @@ pub async fn assert(
     (matching, canonical): (&AttributeDef, &Value),
     write: &RecordWrite<'_>,
     missing_on_create: Vec<Problem>,
+    context: &ChangeContext,
 ) -> Result<(RecordRow, bool), WriteError> {
+    let writer = Writer { context, object_slug: &object.slug };
     let mut tx = pool.begin().await?;
-    let outcome = assert_in(&mut tx, org, object, (matching, canonical), write, missing_on_create).await;
+    let outcome = assert_in(&mut tx, org, object, (matching, canonical), (write, &writer), missing_on_create).await;
     finish(tx, pool, org, outcome).await
 }
 
@@ -67,7 +76,7 @@ async fn assert_in(
     org: Uuid,
     object: &ObjectDef,
     (matching, canonical): (&AttributeDef, &Value),
-    write: &RecordWrite<'_>,
+    (write, writer): (&RecordWrite<'_>, &Writer<'_>),
     missing_on_create: Vec<Problem>,
 ) -> Result<(RecordRow, bool), Failure> {
     let lock_key = format!("{org}/{}/{}/{canonical}", object.object_id, matching.key);
@@ -87,9 +96,9 @@ async fn assert_in(
         None => None,
     };
     match existing {
-        Some(current) => Ok((update(tx, org, current, write).await?, false)),
+        Some(current) => Ok((update(tx, org, current, write, writer).await?, false)),
         None if !missing_on_create.is_empty() => Err(Failure::Write(WriteError::Invalid(missing_on_create))),
-        None => Ok((insert(tx, org, object, write).await?, true)),
+        None => Ok((insert(tx, org, object, write, writer).await?, true)),
     }
 }
 
@@ -130,6 +139,7 @@ async fn insert(
     org: Uuid,
     object: &ObjectDef,
     write: &RecordWrite<'_>,
+    writer: &Writer<'_>,
 ) -> Result<RecordRow, Failure> {
     check_targets(conn, org, write).await?;
     let values = merged(&Map::new(), write);
@@ -144,20 +154,26 @@ async fn insert(
     .fetch_one(&mut *conn)
     .await?;
     uniques::write(conn, org, row.record_id, write).await.map_err(Failure::Write)?;
-    write_links(conn, org, row.record_id, write).await?;
+    record_events::created(conn, org, object, &row, writer).await?;
+    write_links(conn, org, (row.record_id, row.version), write, writer).await?;
     Ok(row)
 }
 
+/// Updates the (locked) record; its events carry the version it gets if anything changed.
 async fn update(
     conn: &mut PgConnection,
     org: Uuid,
     current: RecordRow,
     write: &RecordWrite<'_>,
+    writer: &Writer<'_>,
 ) -> Result<RecordRow, Failure> {
     check_targets(conn, org, write).await?;
     let values = merged(&current.values.0, write);
     uniques::write(conn, org, current.record_id, write).await.map_err(Failure::Write)?;
-    let links_changed = write_links(conn, org, current.record_id, write).await?;
+    let next = (current.record_id, current.version + 1);
+    let changes = record_events::value_changes(&current.values.0, &values, write);
+    record_events::updated(conn, org, next, changes, writer).await?;
+    let links_changed = write_links(conn, org, next, write, writer).await?;
     if values == current.values.0 && links_changed.is_empty() {
         return Ok(current);
     }
@@ -210,8 +226,9 @@ async fn check_targets(conn: &mut PgConnection, org: Uuid, write: &RecordWrite<'
 async fn write_links<'a>(
     conn: &mut PgConnection,
     org: Uuid,
-    record_id: Uuid,
+    (record_id, version): (Uuid, i64),
     write: &RecordWrite<'a>,
+    writer: &Writer<'_>,
 ) -> Result<Vec<(&'a AttributeDef, LinkDiff)>, Failure> {
     if write.links.is_empty() {
         return Ok(Vec::new());
@@ -221,7 +238,7 @@ async fn write_links<'a>(
     for (attr, ids) in &write.links {
         let linked = current.iter().filter(|l| l.belongs_to(attr)).map(|l| l.other_id);
         let remove = relation_change::unwanted(linked, ids);
-        match links::change(conn, org, record_id, attr, (ids, &remove)).await {
+        match links::change(conn, org, (record_id, version), attr, (ids, &remove), writer).await {
             Ok(diff) if diff.is_empty() => {}
             Ok(diff) => changed.push((*attr, diff)),
             Err(LinkError::Cardinality) => {

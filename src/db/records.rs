@@ -7,7 +7,9 @@ use sqlx::types::Json;
 use sqlx::{PgConnection, PgPool};
 use uuid::Uuid;
 
+use crate::domain::event::ChangeContext;
 use crate::domain::problem::Problem;
+use crate::domain::schema::ObjectDef;
 
 /// A stored record row (links are read separately).
 #[derive(Debug, Clone)]
@@ -123,15 +125,49 @@ pub async fn list(
     Ok((rows, total))
 }
 
-/// Deletes a record; its links and unique values go with it (foreign keys cascade).
-pub async fn delete(pool: &PgPool, org: Uuid, object_id: Uuid, record_id: Uuid) -> Result<bool, sqlx::Error> {
-    let done = sqlx::query!(
-        "delete from crm_records where organization_id = $1 and record_id = $3 and object_id is not distinct from $2",
-        org,
-        object_id,
-        record_id
+/// Deletes a record; its links and unique values go with it (foreign keys cascade), after its
+/// events (see `record_events::deleted`). `false` when there is no such record.
+pub async fn delete(
+    pool: &PgPool,
+    org: Uuid,
+    object: &ObjectDef,
+    record_id: Uuid,
+    context: &ChangeContext,
+) -> Result<bool, sqlx::Error> {
+    let mut tx = pool.begin().await?;
+    let outcome = delete_in(&mut tx, org, object, record_id, context).await;
+    super::end(tx, outcome).await
+}
+
+async fn delete_in(
+    conn: &mut PgConnection,
+    org: Uuid,
+    object: &ObjectDef,
+    record_id: Uuid,
+    context: &ChangeContext,
+) -> Result<bool, sqlx::Error> {
+    // The delete's own lock strength up front: no writer can get in between. (Built at run
+    // time: the one row read with this lock.)
+    type Row = (Uuid, Json<Map<String, Value>>, i64, DateTime<Utc>, DateTime<Utc>);
+    let row: Option<Row> = sqlx::query_as(
+        "select record_id, \"values\", version, created_at, updated_at from crm_records
+         where organization_id = $1 and record_id = $3 and object_id is not distinct from $2 for update",
     )
-    .execute(pool)
+    .bind(org)
+    .bind(object.object_id)
+    .bind(record_id)
+    .fetch_optional(&mut *conn)
     .await?;
-    Ok(done.rows_affected() == 1)
+    let Some((record_id, values, version, created_at, updated_at)) = row else {
+        return Ok(false);
+    };
+    let row = RecordRow { record_id, values, version, created_at, updated_at };
+    let writer = super::events::Writer { context, object_slug: &object.slug };
+    super::record_events::deleted(conn, org, object, &row, &writer).await?;
+    sqlx::query("delete from crm_records where organization_id = $1 and record_id = $2")
+        .bind(org)
+        .bind(record_id)
+        .execute(&mut *conn)
+        .await?;
+    Ok(true)
 }

@@ -8,6 +8,7 @@ use sqlx::types::Json;
 use sqlx::{PgConnection, PgExecutor, PgPool};
 use uuid::Uuid;
 
+use super::events::NewEvent;
 use super::idempotency::{self, Saved};
 use super::links::{self, LinkDiff, LinkRow, LinkSide, Owner};
 use super::records::RecordRow;
@@ -156,7 +157,7 @@ async fn run(executor: impl PgExecutor<'_>, request: &RelationRequest) -> Result
 }
 
 /// The arguments of `crm_relation_apply`.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone)]
 pub struct ApplyCall<'a> {
     pub organization_id: Uuid,
     pub object_id: Uuid,
@@ -168,6 +169,10 @@ pub struct ApplyCall<'a> {
     pub accepted_versions: Option<&'a [i64]>,
     /// Read every link of the record after the change.
     pub with_links: bool,
+    /// The writer (`ChangeContext`) and the change's event (`NewEvent::to_row`), completed by
+    /// the function with what changed.
+    pub context: Value,
+    pub event: Value,
 }
 
 impl<'a> ApplyCall<'a> {
@@ -182,6 +187,9 @@ impl<'a> ApplyCall<'a> {
             remove: request.change.remove(),
             accepted_versions: request.accepted_versions.as_deref(),
             with_links: !request.minimal,
+            context: serde_json::to_value(&request.context).expect("contexts serialize"),
+            event: NewEvent::relation(&request.object.slug, (request.record_id, 0), &request.attribute, vec![], vec![])
+                .to_row(),
         }
     }
 }
@@ -230,6 +238,8 @@ pub async fn call(executor: impl PgExecutor<'_>, call: &ApplyCall<'_>) -> Result
         call.remove,
         call.accepted_versions,
         call.with_links,
+        call.context,
+        call.event,
     )
     .fetch_one(executor)
     .await

@@ -23,6 +23,8 @@ pub struct StoredToken {
     pub organization_id: Uuid,
     pub secret_hash: Vec<u8>,
     pub scopes: Vec<String>,
+    /// Shown as the actor of the changes the token makes.
+    pub name: Option<String>,
 }
 
 /// Stores a freshly minted token.
@@ -74,7 +76,7 @@ pub async fn list(pool: &PgPool, organization_id: Uuid) -> Result<Vec<TokenInfo>
 /// The active (not revoked) token with this id, if any.
 pub async fn find_active(pool: &PgPool, token_id: Uuid) -> Result<Option<StoredToken>, sqlx::Error> {
     sqlx::query_as::<_, StoredToken>(
-        "select organization_id, secret_hash, scopes from api_tokens
+        "select organization_id, secret_hash, scopes, name from api_tokens
          where token_id = $1 and revoked_at is null",
     )
     .bind(token_id)

@@ -1,6 +1,9 @@
 //! Pure types and rules of the CRM: no axum, no sqlx, no I/O.
 
 pub mod attribute;
+pub mod cursor;
+pub mod event;
+pub mod event_data;
 pub mod key;
 pub mod limits;
 pub mod link_problems;

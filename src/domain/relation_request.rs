@@ -5,6 +5,7 @@ use std::sync::Arc;
 
 use uuid::Uuid;
 
+use super::event::ChangeContext;
 use super::relation_change::ChangeSet;
 use super::schema::{AttributeDef, ObjectDef};
 
@@ -23,6 +24,8 @@ pub struct RelationRequest {
     pub idempotency: Option<Idempotency>,
     /// `Prefer: return=minimal`: the response leaves the record out.
     pub minimal: bool,
+    /// Who makes the change, for its event.
+    pub context: ChangeContext,
 }
 
 /// An Idempotency-Key and the fingerprint of the request sent with it.

@@ -60,7 +60,7 @@ pub async fn create_attribute(
         })?),
         None => None,
     };
-    let key = db::attributes::add(&state.pool, org, &object, &new, related.as_deref()).await?;
+    let key = db::attributes::add(&state.pool, org, &object, &new, related.as_deref(), &caller.change).await?;
     lookup::schema_changed(&state, org);
     attribute_response(&state, org, &slug, &key, StatusCode::CREATED).await
 }
@@ -113,7 +113,7 @@ pub async fn update_attribute(
         return Err(ApiError::Forbidden(format!("'{key}' is a standard attribute and cannot be changed.")));
     }
     let changes = attribute_changes(attr, body).map_err(ApiError::invalid)?;
-    if !db::attributes::update(&state.pool, org, attr, &changes).await? {
+    if !db::attributes::update(&state.pool, org, &object, attr, &changes, &caller.change).await? {
         lookup::schema_changed(&state, org);
         let message = "The attribute's options were changed concurrently; fetch it and retry.".to_owned();
         return Err(ApiError::Conflict { code: "concurrent_change", message, errors: vec![] });

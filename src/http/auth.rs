@@ -10,6 +10,7 @@ use uuid::Uuid;
 
 use super::error::ApiError;
 use super::state::AppState;
+use crate::domain::event::ChangeContext;
 use crate::domain::scope::{Scope, Scopes};
 use crate::domain::token::PresentedToken;
 
@@ -52,6 +53,8 @@ pub struct Caller<R: Required> {
     pub organization_id: Uuid,
     /// The token's public id (the actor of what the request changes).
     pub token_id: Uuid,
+    /// Who the changes this request makes are attributed to, in their events.
+    pub change: ChangeContext,
     _scope: PhantomData<R>,
 }
 
@@ -61,19 +64,21 @@ impl<R: Required> FromRequestParts<AppState> for Caller<R> {
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
         let address = parts.extensions.get::<ConnectInfo<SocketAddr>>().map(|c| c.0.ip());
         state.auth_failures.check(address).map_err(ApiError::RateLimited)?;
-        let (organization_id, token_id) = match authenticate::<R>(parts, state).await {
+        let (organization_id, token_id, token_name) = match authenticate::<R>(parts, state).await {
             Err(ApiError::InvalidToken) => {
                 state.auth_failures.failed(address).map_err(ApiError::RateLimited)?;
                 return Err(ApiError::InvalidToken);
             }
             other => other?,
         };
-        Ok(Caller { organization_id, token_id, _scope: PhantomData })
+        super::feed_wake::caller_seen(parts, organization_id);
+        let change = super::feed_wake::change_context(parts, token_id, token_name);
+        Ok(Caller { organization_id, token_id, change, _scope: PhantomData })
     }
 }
 
-/// The organization and id of the token presented, if it is valid and holds scope `R`.
-async fn authenticate<R: Required>(parts: &Parts, state: &AppState) -> Result<(Uuid, Uuid), ApiError> {
+/// The organization, id and name of the token presented, if it is valid and holds scope `R`.
+async fn authenticate<R: Required>(parts: &Parts, state: &AppState) -> Result<(Uuid, Uuid, Option<String>), ApiError> {
     let mut headers = parts.headers.get_all(AUTHORIZATION).iter();
     let header = headers.next().ok_or(ApiError::MissingToken)?;
     if headers.next().is_some() {
@@ -99,7 +104,7 @@ async fn authenticate<R: Required>(parts: &Parts, state: &AppState) -> Result<(U
         return Err(ApiError::MissingScope(R::SCOPE));
     }
     state.rate_limit.check(presented.id()).map_err(ApiError::RateLimited)?;
-    Ok((stored.organization_id, presented.id()))
+    Ok((stored.organization_id, presented.id(), stored.name))
 }
 
 /// Stands in for the stored hash of an unknown token id; no token hashes to it.

@@ -89,6 +89,12 @@ pub enum ApiError {
     BodyTimeout(u64),
     #[error("{message}")]
     Unprocessable { code: &'static str, message: String },
+    /// Something the client holds no longer exists here (410), e.g. an expired feed cursor.
+    #[error("{message}")]
+    Gone { code: &'static str, message: String },
+    /// A bounded resource of this process is exhausted; retry shortly (503).
+    #[error("{message}")]
+    Busy { code: &'static str, message: String },
     #[error("{0}")]
     UnsupportedMediaType(&'static str),
     #[error("Too many requests (for this token, or failed ones from this address); retry after {0} seconds.")]
@@ -152,6 +158,8 @@ impl ApiError {
             ApiError::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
             ApiError::BodyTimeout(_) => StatusCode::REQUEST_TIMEOUT,
             ApiError::Unprocessable { .. } => StatusCode::UNPROCESSABLE_ENTITY,
+            ApiError::Gone { .. } => StatusCode::GONE,
+            ApiError::Busy { .. } => StatusCode::SERVICE_UNAVAILABLE,
             ApiError::UnsupportedMediaType(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             ApiError::RateLimited(_) => StatusCode::TOO_MANY_REQUESTS,
             ApiError::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
@@ -162,7 +170,7 @@ impl ApiError {
     fn code(&self) -> &'static str {
         match self {
             ApiError::BadRequest { code, .. } | ApiError::Conflict { code, .. } => code,
-            ApiError::Unprocessable { code, .. } => code,
+            ApiError::Unprocessable { code, .. } | ApiError::Gone { code, .. } | ApiError::Busy { code, .. } => code,
             ApiError::PreconditionFailed(_) => "precondition_failed",
             ApiError::MissingToken => "missing_token",
             ApiError::InvalidToken => "invalid_token",

@@ -4,8 +4,11 @@ pub mod attribute_dto;
 pub mod attributes;
 pub mod auth;
 pub mod auth_failures;
+pub mod changes;
+pub mod changes_doc;
 pub mod error;
 pub mod extract;
+pub mod feed_wake;
 pub mod health;
 pub mod lookup;
 pub mod members;
@@ -64,6 +67,8 @@ pub fn api_router() -> OpenApiRouter<AppState> {
         .routes(routes!(webhooks::get_webhook, webhooks::update_webhook, webhooks::delete_webhook))
         .routes(routes!(webhooks::test_webhook))
         .routes(routes!(webhooks::list_deliveries))
+        .routes(routes!(changes::list_changes))
+        .routes(routes!(changes::changes_cursor))
 }
 
 /// `routes` answering the methods they lack with `fallback` instead of the router's plain 405.
@@ -98,5 +103,6 @@ pub fn router(state: AppState, layers: &middleware::LayerConfig) -> Result<axum:
     // this origin.
     let config = utoipa_swagger_ui::Config::new(["/openapi.json"]).persist_authorization(false);
     let docs = utoipa_swagger_ui::SwaggerUi::new("/docs").url("/openapi.json", spec).config(config);
+    let routes = routes.layer(axum::middleware::from_fn_with_state(state.feed.clone(), feed_wake::after_write));
     middleware::apply(routes.merge(docs).with_state(state), layers)
 }

@@ -105,7 +105,7 @@ pub async fn create_object(
         plural_name: &plural,
         is_active: body.is_active.unwrap_or(true),
     };
-    db::objects::create(&state.pool, caller.organization_id, &new).await.map_err(|e| match e {
+    db::objects::create(&state.pool, caller.organization_id, &new, &caller.change).await.map_err(|e| match e {
         db::objects::CreateError::DuplicateSlug(_) => ApiError::Conflict {
             code: "duplicate_slug",
             message: format!("An object with slug '{slug}' already exists."),
@@ -204,8 +204,8 @@ pub async fn update_object(
     if !problems.is_empty() {
         return Err(ApiError::invalid(problems));
     }
-    db::objects::rename(&state.pool, caller.organization_id, object.object_id, singular.as_deref(), plural.as_deref())
-        .await?;
+    let (org, id) = (caller.organization_id, object.object_id);
+    db::objects::rename(&state.pool, org, id, singular.as_deref(), plural.as_deref(), &caller.change).await?;
     lookup::schema_changed(&state, caller.organization_id);
     let object = lookup::object(&state, caller.organization_id, &slug).await?;
     Ok(envelope(StatusCode::OK, ObjectDto::from(&*object)))

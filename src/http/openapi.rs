@@ -22,6 +22,7 @@ use utoipa::openapi::security::{Http, HttpAuthScheme, SecurityScheme};
         (name = "objects", description = "Objects and their attribute schemas."),
         (name = "records", description = "Records of any object, standard or custom."),
         (name = "webhooks", description = "Subscriptions that push CRM events to a URL: signed (Standard Webhooks), retried, in feed order."),
+        (name = "changes", description = "The change feed: every committed change as an event, in commit order."),
     )
 )]
 pub struct ApiDoc;

@@ -70,7 +70,8 @@ pub async fn assert_record(
     };
     let missing = record_input::missing_required(&object, &write);
     let (row, created) =
-        db::record_write::assert(&state.pool, org, &object, (matching, &value), &write, missing).await?;
+        db::record_write::assert(&state.pool, org, &object, (matching, &value), &write, missing, &caller.change)
+            .await?;
     let status = if created { StatusCode::CREATED } else { StatusCode::OK };
     respond(&state, org, &object, row, status).await
 }

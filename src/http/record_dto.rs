@@ -13,9 +13,9 @@ use uuid::Uuid;
 
 use super::timestamp;
 use crate::db::links::{self, LinkRow};
+use crate::db::record_events;
 use crate::db::records::RecordRow;
 use crate::domain::schema::ObjectDef;
-use crate::domain::value;
 
 /// A record. `attributes` has every non-archived attribute key: scalars in their type's format,
 /// relation and user attributes as arrays of UUIDs in the order they were linked.
@@ -66,27 +66,10 @@ pub async fn render_rows(
 
 /// Renders one record from its row and its links.
 pub fn render(object: &ObjectDef, row: &RecordRow, links: &[&LinkRow]) -> RecordDto {
-    let attributes = object
-        .value_attributes()
-        .map(|attr| {
-            let value = if attr.kind.is_link() {
-                Value::Array(
-                    links
-                        .iter()
-                        .filter(|l| l.belongs_to(attr))
-                        .map(|l| Value::String(l.other_id.to_string()))
-                        .collect(),
-                )
-            } else {
-                value::render(attr, row.values.0.get(&attr.key))
-            };
-            (attr.key.clone(), value)
-        })
-        .collect();
     RecordDto {
         id: row.record_id,
         object_slug: object.slug.clone(),
-        attributes,
+        attributes: record_events::attributes(object, &row.values.0, Some(links)),
         created_at: row.created_at,
         updated_at: row.updated_at,
     }

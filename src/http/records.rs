@@ -121,7 +121,7 @@ pub async fn create_record(
     if !missing.is_empty() {
         return Err(ApiError::invalid(missing));
     }
-    let row = db::record_write::create(&state.pool, org, &object, &write).await?;
+    let row = db::record_write::create(&state.pool, org, &object, &write, &caller.change).await?;
     respond(&state, org, &object, row, StatusCode::CREATED).await
 }
 
@@ -187,7 +187,7 @@ pub async fn patch_record(
     let object = lookup::object(&state, org, &slug).await?;
     let record_id = lookup::record_id(&record)?;
     let write = record_input::parse(&object, &body).map_err(ApiError::invalid)?;
-    let row = db::record_write::patch(&state.pool, org, &object, record_id, &write)
+    let row = db::record_write::patch(&state.pool, org, &object, record_id, &write, &caller.change)
         .await?
         .ok_or_else(|| not_found(&slug, record_id))?;
     respond(&state, org, &object, row, StatusCode::OK).await
@@ -215,7 +215,7 @@ pub async fn delete_record(
     let org = caller.organization_id;
     let object = lookup::object(&state, org, &slug).await?;
     let record_id = lookup::record_id(&record)?;
-    if !db::records::delete(&state.pool, org, object.object_id, record_id).await? {
+    if !db::records::delete(&state.pool, org, &object, record_id, &caller.change).await? {
         return Err(not_found(&slug, record_id));
     }
     Ok(axum::Json(MessageEnvelope { success: true, status: 200, message: "Record deleted.".into() }))

@@ -3,7 +3,6 @@
 use axum::extract::{FromRequest, FromRequestParts, Path, Request};
 use axum::response::{IntoResponse, Response};
 use serde_json::Value;
-use uuid::Uuid;
 
 use super::auth::{Caller, CrmWrite};
 use super::error::ApiError;
@@ -37,20 +36,19 @@ impl FromRequest<AppState> for RelationInput {
         let Json(body) = Json::<Value>::from_request(Request::from_parts(parts, body), state)
             .await
             .map_err(IntoResponse::into_response)?;
-        parse(state, caller.organization_id, (&slug, &record), conditions, &body)
-            .await
-            .map_err(IntoResponse::into_response)
+        parse(state, &caller, (&slug, &record), conditions, &body).await.map_err(IntoResponse::into_response)
     }
 }
 
 /// Everything after the body was read: the object and record id, then headers and body.
 async fn parse(
     state: &AppState,
-    org: Uuid,
+    caller: &Caller<CrmWrite>,
     (slug, record): (&str, &str),
     conditions: Result<RelationHeaders, Vec<Problem>>,
     body: &Value,
 ) -> Result<RelationInput, ApiError> {
+    let org = caller.organization_id;
     let object = lookup::object(state, org, slug).await?;
     let record_id = lookup::record_id(record)?;
     let parsed = conditions.map_err(ApiError::invalid).and_then(|conditions| {
@@ -80,6 +78,7 @@ async fn parse(
         accepted_versions: conditions.accepted_versions(),
         idempotency,
         minimal: conditions.minimal(),
+        context: caller.change.clone(),
     }))
 }
 

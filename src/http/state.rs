@@ -9,6 +9,7 @@ use super::auth_failures::AuthFailureLimit;
 use super::rate_limit::TokenRateLimit;
 use super::rendered_docs::RenderedDocs;
 use crate::cache::{self, Cache};
+use crate::feed::{self, Feed, FeedSettings};
 use crate::webhooks::{Settings, Webhooks};
 
 /// Shared, cheaply clonable application state.
@@ -26,6 +27,8 @@ pub struct AppState {
     pub docs: Arc<RenderedDocs>,
     /// Webhook settings and the client deliveries go through.
     pub webhooks: Arc<Webhooks>,
+    /// Wake-ups of change-feed readers, and the feed's limits.
+    pub feed: Arc<Feed>,
 }
 
 impl AppState {
@@ -33,12 +36,21 @@ impl AppState {
     /// invalidations (the listener stops when the pool is closed) and installs the metrics
     /// recorder.
     pub fn new(pool: PgPool) -> AppState {
+        AppState::with_feed(pool, FeedSettings::default())
+    }
+
+    /// Like [`AppState::new`], with the change feed's limits; also starts the task that tells
+    /// other processes about this one's commits.
+    pub fn with_feed(pool: PgPool, settings: FeedSettings) -> AppState {
         super::metrics::handle();
         let cache = Cache::new();
-        cache::spawn_listener(cache.clone(), pool.clone());
+        let feed = Feed::new(settings);
+        cache::spawn_listener(cache.clone(), feed.clone(), pool.clone());
+        feed::spawn_notifier(feed.clone(), pool.clone());
         let (rate_limit, auth_failures) = (Arc::new(TokenRateLimit::off()), Arc::new(AuthFailureLimit::off()));
         let webhooks = Arc::new(Webhooks::new(Settings::default()));
-        AppState { pool, cache, rate_limit, auth_failures, docs: Arc::new(RenderedDocs::new()), webhooks }
+        let docs = Arc::new(RenderedDocs::new());
+        AppState { pool, cache, rate_limit, auth_failures, docs, webhooks, feed }
     }
 
     /// Limits every token to `per_second` requests per second (bursts of twice that).

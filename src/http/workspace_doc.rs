@@ -82,6 +82,7 @@ pub fn document(base: &Value, objects: &[Arc<ObjectDef>]) -> Value {
         let specialized: Vec<_> = objects.iter().flat_map(|o| workspace_schemas::components(schemas, o)).collect();
         schemas.extend(specialized);
     }
+    super::changes_doc::specialize(&mut doc, objects);
     let slugs: Vec<Value> = objects.iter().map(|o| Value::String(o.slug.clone())).collect();
     // Only a relation attribute names a related object; other types ignore the field.
     let alternatives =

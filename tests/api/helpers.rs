@@ -333,3 +333,65 @@ impl TestApp {
         TestApp { router, pool: self.pool.clone(), database_url: self.database_url.clone() }
     }
 }
+
+impl TestApp {
+    /// The same database behind a router whose change feed has these limits.
+    pub fn with_feed(&self, settings: crm_api::feed::FeedSettings) -> TestApp {
+        let layers = LayerConfig {
+            cors_origins: vec![],
+            request_timeout: Duration::from_secs(30),
+            body_timeout: Duration::from_secs(10),
+        };
+        let router = http::router(AppState::with_feed(self.pool.clone(), settings), &layers).unwrap();
+        TestApp { router, pool: self.pool.clone(), database_url: self.database_url.clone() }
+    }
+
+    /// One page of the organization's feed: `GET /v2/changes?<query>`, which must succeed.
+    pub async fn changes(&self, org: &TestOrg, query: &str) -> FeedPage {
+        let response = self.get(&format!("/v2/changes?{query}"), &org.token).await;
+        assert_eq!(response.status, StatusCode::OK, "{}", response.body);
+        FeedPage {
+            events: response.body["collection"].as_array().unwrap().clone(),
+            next: response.body["nextCursor"].as_str().unwrap().to_owned(),
+            has_more: response.body["hasMore"].as_bool().unwrap(),
+        }
+    }
+
+    /// Every event after `after` (from the start when empty), following `nextCursor` with
+    /// pages of `count`; returns them and the cursor to continue from.
+    pub async fn all_changes(&self, org: &TestOrg, after: &str, count: u32) -> (Vec<Value>, String) {
+        let mut events = Vec::new();
+        let mut cursor = after.to_owned();
+        loop {
+            let query = match cursor.as_str() {
+                "" => format!("count={count}"),
+                c => format!("count={count}&after={c}"),
+            };
+            let page = self.changes(org, &query).await;
+            events.extend(page.events);
+            cursor = page.next;
+            if !page.has_more {
+                return (events, cursor);
+            }
+        }
+    }
+
+    /// The feed's head cursor now.
+    pub async fn head_cursor(&self, org: &TestOrg) -> String {
+        let response = self.get("/v2/changes/cursor", &org.token).await;
+        assert_eq!(response.status, StatusCode::OK, "{}", response.body);
+        response.body["cursor"].as_str().unwrap().to_owned()
+    }
+}
+
+/// A page of `GET /v2/changes`.
+pub struct FeedPage {
+    pub events: Vec<Value>,
+    pub next: String,
+    pub has_more: bool,
+}
+
+/// The `type` of each event.
+pub fn types(events: &[Value]) -> Vec<&str> {
+    events.iter().map(|e| e["type"].as_str().unwrap()).collect()
+}

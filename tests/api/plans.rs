@@ -3,6 +3,7 @@
 
 use crm_api::db::links::{LinkSide, Owner};
 use crm_api::db::relation::{self, ApplyCall, ApplyOutcome};
+use crm_api::domain::event::ChangeContext;
 use serde_json::json;
 use uuid::Uuid;
 
@@ -50,6 +51,10 @@ async fn removing_one_link_reads_one_link_even_without_statistics() {
         remove: &[products[300]],
         accepted_versions: None,
         with_links: false,
+        context: serde_json::to_value(ChangeContext::cli("test")).unwrap(),
+        event: json!({"type": "crm.relation.updated", "aggregate_type": "record", "object_slug": "orders",
+            "related_object_slug": "products", "data": {"attributeSlug": "products", "added": [], "removed": [],
+            "relatedObjectSlug": "products", "inverseAttributeSlug": "orders"}}),
     };
     let row = relation::call(&mut *tx, &call).await.unwrap();
     assert_eq!(row.outcome, ApplyOutcome::Applied);

@@ -1,0 +1,289 @@
+//! The change feed's table: appending events inside a write's transaction, reading them in
+//! commit order by cursor, the head cursor, pruning, and the cross-process wake-up.
+//!
+//! Commit order: `seq` is taken before commit, so a transaction that commits late would slip
+//! in behind a position expressed as a `seq`. Positions are snapshots instead (see
+//! `domain::cursor`): a read returns the events of transactions visible in the batch snapshot
+//! `cur` but not in the delivered snapshot `prev`. A transaction committing after `prev` was
+//! taken is never visible in `prev`, so it falls into a later batch, never behind the reader.
+//! Inside a batch events go out in `seq` order, which is each record's version order because
+//! every writer appends its events after taking the record's row lock.
+
+use serde::Serialize;
+use serde_json::Value;
+use sqlx::types::Json;
+use sqlx::{PgConnection, PgPool};
+use uuid::Uuid;
+
+use crate::domain::cursor::{Cursor, Snapshot, Within};
+use crate::domain::event::{Aggregate, ChangeContext, EventType};
+use crate::domain::event_data::RelationEventData;
+use crate::domain::schema::AttributeDef;
+
+/// The NOTIFY channel that tells other server processes an organization's feed moved.
+pub const CHANNEL: &str = "crm_events";
+
+/// One event to append; the envelope (id, time, actor, request) is added by `append`.
+#[derive(Debug, Clone)]
+pub struct NewEvent {
+    pub kind: EventType,
+    /// The record, object or attribute the event is about.
+    pub aggregate_id: Uuid,
+    /// The object the record or attribute belongs to (or the object itself).
+    pub object_slug: String,
+    /// Relation events: the object on the other side.
+    pub related_object_slug: Option<String>,
+    /// Record events: the record and its version after the change.
+    pub record: Option<(Uuid, i64)>,
+    pub data: Value,
+}
+
+impl NewEvent {
+    /// `crm.relation.updated`: `attr` of record `record_id` (of object `object_slug`, now at
+    /// `version`) gained `added` and lost `removed`.
+    pub fn relation(
+        object_slug: &str,
+        (record_id, version): (Uuid, i64),
+        attr: &AttributeDef,
+        added: Vec<Uuid>,
+        removed: Vec<Uuid>,
+    ) -> NewEvent {
+        let data = RelationEventData::of(attr, added, removed);
+        NewEvent {
+            kind: EventType::RelationUpdated,
+            aggregate_id: record_id,
+            object_slug: object_slug.to_owned(),
+            related_object_slug: data.related_object_slug.clone(),
+            record: Some((record_id, version)),
+            data: serde_json::to_value(data).expect("event data serializes"),
+        }
+    }
+
+    /// `crm_events_append`'s input row as JSON: what `crm_link_change` takes as `p_event` and
+    /// completes with the record, its version and the lists.
+    pub fn to_row(&self) -> Value {
+        serde_json::to_value(Row::of(self)).expect("event rows serialize")
+    }
+}
+
+/// Who is writing, for the events a write appends.
+#[derive(Debug, Clone, Copy)]
+pub struct Writer<'a> {
+    pub context: &'a ChangeContext,
+    /// The object of the record being written.
+    pub object_slug: &'a str,
+}
+
+impl Writer<'_> {
+    /// The writer's context as `crm_events_append` takes it.
+    pub fn context_json(&self) -> Value {
+        serde_json::to_value(self.context).expect("contexts serialize")
+    }
+}
+
+/// `crm_events_append`'s input row.
+#[derive(Serialize)]
+struct Row<'a> {
+    #[serde(rename = "type")]
+    kind: EventType,
+    aggregate_type: Aggregate,
+    aggregate_id: Uuid,
+    object_slug: &'a str,
+    related_object_slug: Option<&'a str>,
+    record_id: Option<Uuid>,
+    record_version: Option<i64>,
+    data: &'a Value,
+}
+
+impl Row<'_> {
+    fn of(e: &NewEvent) -> Row<'_> {
+        Row {
+            kind: e.kind,
+            aggregate_type: e.kind.aggregate(),
+            aggregate_id: e.aggregate_id,
+            object_slug: &e.object_slug,
+            related_object_slug: e.related_object_slug.as_deref(),
+            record_id: e.record.map(|r| r.0),
+            record_version: e.record.map(|r| r.1),
+            data: &e.data,
+        }
+    }
+}
+
+/// Appends `events` in one statement. Call it inside the transaction that makes the change,
+/// after the change (after the record's row lock), from the one function that writes that
+/// kind of change; a change that changed nothing appends nothing.
+pub async fn append(
+    conn: &mut PgConnection,
+    organization_id: Uuid,
+    context: &ChangeContext,
+    events: &[NewEvent],
+) -> Result<(), sqlx::Error> {
+    if events.is_empty() {
+        return Ok(());
+    }
+    let rows: Vec<Row> = events.iter().map(Row::of).collect();
+    sqlx::query("select crm_events_append($1, $2, $3)")
+        .bind(organization_id)
+        .bind(Json(context))
+        .bind(Json(rows))
+        .execute(conn)
+        .await?;
+    Ok(())
+}
+
+/// Which events a reader wants; `None` means all.
+#[derive(Debug, Default)]
+pub struct Filter {
+    pub types: Option<Vec<EventType>>,
+    /// Events of this object, including relation events where it is the other side.
+    pub object_slug: Option<String>,
+}
+
+/// One page of the feed.
+#[derive(Debug)]
+pub struct Page {
+    /// The events as a JSON array's elements, comma-separated, in feed order.
+    pub events_json: String,
+    pub count: usize,
+    /// Where the next read starts.
+    pub next: Cursor,
+    /// More events were already there beyond this page.
+    pub has_more: bool,
+}
+
+/// Why a read failed.
+#[derive(Debug, thiserror::Error)]
+pub enum ReadError {
+    /// The cursor names transactions this database has not reached: it comes from elsewhere.
+    #[error("the cursor was not issued by this server")]
+    Foreign,
+    #[error(transparent)]
+    Database(#[from] sqlx::Error),
+}
+
+#[derive(sqlx::FromRow)]
+struct PageRow {
+    cur: String,
+    head_xmax: String,
+    found: i64,
+    last_seq: Option<i64>,
+    events: Option<String>,
+}
+
+/// Up to `count` events of the organization after `after` (from the oldest retained event
+/// when `None`), in commit order. `now` (Unix seconds) stamps the cursor it returns.
+pub async fn read(
+    pool: &PgPool,
+    organization_id: Uuid,
+    after: Option<&Cursor>,
+    filter: &Filter,
+    count: u16,
+    now: i64,
+) -> Result<Page, ReadError> {
+    let start = Cursor { prev: Snapshot::empty(), within: None, issued_at: now };
+    let after = after.unwrap_or(&start);
+    let within = after.within.as_ref();
+    let types = filter.types.as_ref().map(|t| t.iter().map(|t| t.as_str()).collect::<Vec<_>>());
+    // Unnamed statement (not persistent): planned with the actual values, so a position near
+    // the head uses the xid index and one deep in a batch the primary key (seq order).
+    let row: PageRow = sqlx::query_as(
+        "with page as materialized (
+             select e.seq, e.payload from crm_events e
+             where e.organization_id = $1
+               and e.xid >= $3::text::xid8
+               and pg_visible_in_snapshot(e.xid, (select coalesce($2::text::pg_snapshot, pg_current_snapshot())))
+               and not pg_visible_in_snapshot(e.xid, $4::text::pg_snapshot)
+               and e.seq > $5
+               and ($6::text[] is null or e.type = any($6))
+               and ($7::text is null or e.object_slug = $7 or e.related_object_slug = $7)
+             order by e.seq
+             limit $8 + 1)
+         select coalesce($2::text::pg_snapshot, pg_current_snapshot())::text as cur,
+                pg_snapshot_xmax(pg_current_snapshot())::text as head_xmax,
+                (select count(*) from page) as found,
+                (select max(seq) from (select seq from page order by seq limit $8) s) as last_seq,
+                (select string_agg(payload::text, ',' order by seq)
+                 from (select seq, payload from page order by seq limit $8) s) as events",
+    )
+    .persistent(false)
+    .bind(organization_id)
+    .bind(within.map(|w| w.cur.to_pg()))
+    .bind(after.prev.xmin().to_string())
+    .bind(after.prev.to_pg())
+    .bind(within.map_or(0, |w| w.last_seq))
+    .bind(types)
+    .bind(filter.object_slug.as_deref())
+    .bind(i64::from(count))
+    .fetch_one(pool)
+    .await?;
+    let head_xmax: u64 = row.head_xmax.parse().map_err(|_| ReadError::Foreign)?;
+    let cur = Snapshot::parse(&row.cur).ok_or(ReadError::Foreign)?;
+    if after.prev.xmax() > head_xmax || cur.xmax() > head_xmax {
+        return Err(ReadError::Foreign);
+    }
+    let has_more = row.found > i64::from(count);
+    let next = match (has_more, row.last_seq) {
+        (true, Some(last_seq)) => {
+            Cursor { prev: after.prev.clone(), within: Some(Within { cur, last_seq }), issued_at: after.issued_at }
+        }
+        _ => Cursor { prev: cur, within: None, issued_at: now },
+    };
+    let count = usize::try_from(row.found.min(i64::from(count))).unwrap_or_default();
+    Ok(Page { events_json: row.events.unwrap_or_default(), count, next, has_more })
+}
+
+/// The feed's head now: everything committed so far is behind it.
+pub async fn head(pool: &PgPool) -> Result<Snapshot, sqlx::Error> {
+    let text: String = sqlx::query_scalar("select pg_current_snapshot()::text").fetch_one(pool).await?;
+    Snapshot::parse(&text).ok_or_else(|| sqlx::Error::Protocol(format!("unreadable snapshot '{text}'")))
+}
+
+/// Tells every server process listening on the database that these organizations' feeds
+/// moved (`payload`: see `feed`). Its own tiny autocommit statement, never inside a write:
+/// NOTIFY takes a cluster-wide lock from pre-commit through the commit's WAL flush.
+pub async fn notify(pool: &PgPool, payload: &str) -> Result<(), sqlx::Error> {
+    sqlx::query("select pg_notify($1, $2)").bind(CHANNEL).bind(payload).execute(pool).await?;
+    Ok(())
+}
+
+/// Deletes events that occurred more than `retention_secs` ago, `batch` rows per short
+/// transaction, while holding an advisory lock so one process prunes at a time; `None` when
+/// another process holds it. Old rows are never rows a writer touches, so nothing waits.
+pub async fn prune(pool: &PgPool, retention_secs: i64, batch: i64) -> Result<Option<u64>, sqlx::Error> {
+    const LOCK: &str = "crm_events prune";
+    let mut conn = pool.acquire().await?;
+    let locked: bool = sqlx::query_scalar("select pg_try_advisory_lock(hashtextextended($1, 0))")
+        .bind(LOCK)
+        .fetch_one(&mut *conn)
+        .await?;
+    if !locked {
+        return Ok(None);
+    }
+    let result = prune_batches(&mut conn, retention_secs, batch).await;
+    let unlocked =
+        sqlx::query("select pg_advisory_unlock(hashtextextended($1, 0))").bind(LOCK).execute(&mut *conn).await;
+    let deleted = result?;
+    unlocked?;
+    Ok(Some(deleted))
+}
+
+async fn prune_batches(conn: &mut PgConnection, retention_secs: i64, batch: i64) -> Result<u64, sqlx::Error> {
+    let mut deleted = 0;
+    loop {
+        let done = sqlx::query(
+            "delete from crm_events where (organization_id, seq) in (
+                 select organization_id, seq from crm_events
+                 where occurred_at < now() - make_interval(secs => $1) limit $2)",
+        )
+        .bind(retention_secs as f64)
+        .bind(batch)
+        .execute(&mut *conn)
+        .await?
+        .rows_affected();
+        deleted += done;
+        if done < batch as u64 {
+            return Ok(deleted);
+        }
+    }
+}

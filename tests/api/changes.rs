@@ -1,0 +1,219 @@
+//! The change feed: what schema writes record, filters, errors, tenancy, retention.
+
+use axum::http::StatusCode;
+use crm_api::db;
+use crm_api::domain::cursor::Cursor;
+use serde_json::{Value, json};
+
+use crate::helpers::{TestApp, spawn_app, types};
+
+async fn products(app: &TestApp, org: &crate::helpers::TestOrg) {
+    app.object(org, "products").await;
+    app.attribute(org, "products", json!({"label": "Name", "type": "text", "isUnique": false})).await;
+}
+
+#[tokio::test]
+async fn schema_writes_record_their_events_with_actor_and_request() {
+    let app = spawn_app().await;
+    let org = app.org("acme").await;
+    products(&app, &org).await;
+    app.object(&org, "orders").await;
+    let relation = json!({"label": "Products", "type": "relation", "relationType": "many_to_many",
+        "relatedObjectSlug": "products", "relatedObjectLabel": "Orders"});
+    app.attribute(&org, "orders", relation).await;
+    let (events, _) = app.all_changes(&org, "", 100).await;
+    assert_eq!(
+        types(&events),
+        [
+            "crm.object.created",
+            "crm.attribute.created",
+            "crm.object.created",
+            "crm.attribute.created",
+            "crm.attribute.created"
+        ]
+    );
+    let created = &events[0];
+    assert_eq!(created["objectSlug"], "products");
+    assert_eq!(
+        created["data"]["object"],
+        json!({"slug": "products", "singularName": "product",
+        "pluralName": "products", "isStandard": false, "isActive": true})
+    );
+    assert_eq!(created["actor"]["type"], "token");
+    assert_eq!(created["actor"]["name"], "test");
+    assert!(created["actor"]["id"].is_string() && created["requestId"].is_string(), "{created}");
+    assert_eq!((&created["recordId"], &created["recordVersion"]), (&Value::Null, &Value::Null));
+    // Both attributes of the relation, each on its own object, naming each other.
+    assert_eq!(
+        (events[3]["objectSlug"].as_str(), events[4]["objectSlug"].as_str()),
+        (Some("orders"), Some("products"))
+    );
+    assert_eq!(events[3]["data"]["attribute"]["inverseAttributeKey"], "orders");
+    assert_eq!(events[4]["data"]["attribute"]["relatedObjectSlug"], "orders");
+    let ids: std::collections::HashSet<&str> = events.iter().map(|e| e["id"].as_str().unwrap()).collect();
+    assert_eq!(ids.len(), events.len());
+}
+
+#[tokio::test]
+async fn updates_carry_what_changed_and_no_ops_write_nothing() {
+    let app = spawn_app().await;
+    let org = app.org("acme").await;
+    products(&app, &org).await;
+    let head = app.head_cursor(&org).await;
+    let rename = app.patch("/v2/crm/objects/products", &org.token, json!({"singularName": "Item"})).await;
+    assert_eq!(rename.status, StatusCode::OK);
+    let same = app.patch("/v2/crm/objects/products", &org.token, json!({"singularName": "Item"})).await;
+    assert_eq!(same.status, StatusCode::OK);
+    let path = "/v2/crm/objects/products/attributes/name";
+    assert_eq!(app.patch(path, &org.token, json!({"label": "Title"})).await.status, StatusCode::OK);
+    assert_eq!(app.patch(path, &org.token, json!({"label": "Title"})).await.status, StatusCode::OK);
+    let (events, _) = app.all_changes(&org, &head, 100).await;
+    assert_eq!(types(&events), ["crm.object.updated", "crm.attribute.updated"]);
+    assert_eq!(events[0]["data"]["changes"], json!({"singularName": {"before": "product", "after": "Item"}}));
+    assert_eq!(events[1]["data"]["changes"], json!({"label": {"before": "Name", "after": "Title"}}));
+    assert_eq!(events[1]["data"]["attribute"]["key"], "name");
+}
+
+#[tokio::test]
+async fn a_refused_write_leaves_no_event() {
+    let app = spawn_app().await;
+    let org = app.org("acme").await;
+    products(&app, &org).await;
+    let head = app.head_cursor(&org).await;
+    let duplicate = json!({"slug": "products", "singularName": "P", "pluralName": "Ps"});
+    assert_eq!(app.post("/v2/crm/objects", &org.token, duplicate).await.status, StatusCode::CONFLICT);
+    assert!(app.changes(&org, &format!("after={head}")).await.events.is_empty());
+}
+
+#[tokio::test]
+async fn an_organization_sees_only_its_own_events_whatever_the_cursor() {
+    let app = spawn_app().await;
+    let (acme, globex) = (app.org("acme").await, app.org("globex").await);
+    products(&app, &acme).await;
+    let (acme_events, acme_cursor) = app.all_changes(&acme, "", 100).await;
+    assert_eq!(acme_events.len(), 2);
+    assert!(app.changes(&globex, "").await.events.is_empty());
+    // Another organization's cursor is only a position: it reveals nothing of that organization.
+    assert!(app.changes(&globex, &format!("after={acme_cursor}")).await.events.is_empty());
+    app.object(&globex, "deals").await;
+    let seen = app.changes(&globex, "objectSlug=deals").await.events;
+    assert_eq!(types(&seen), ["crm.object.created"]);
+    let refused = app.get("/v2/changes?objectSlug=products", &globex.token).await;
+    assert_eq!((refused.status, refused.pointers()), (StatusCode::BAD_REQUEST, vec!["objectSlug".to_owned()]));
+}
+
+#[tokio::test]
+async fn filters_select_types_and_objects() {
+    let app = spawn_app().await;
+    let org = app.org("acme").await;
+    products(&app, &org).await;
+    app.object(&org, "orders").await;
+    let only = app.changes(&org, "types=crm.attribute.created").await.events;
+    assert_eq!(types(&only), ["crm.attribute.created"]);
+    let orders = app.changes(&org, "objectSlug=orders").await.events;
+    assert_eq!((orders.len(), orders[0]["objectSlug"].as_str()), (1, Some("orders")));
+    let both = app.changes(&org, "types=crm.object.created,crm.attribute.created&objectSlug=products").await;
+    assert_eq!(types(&both.events), ["crm.object.created", "crm.attribute.created"]);
+    // An empty `after` is no cursor: from the oldest event.
+    assert_eq!(app.changes(&org, "after=").await.events.len(), 3);
+}
+
+#[tokio::test]
+async fn bad_parameters_are_400_with_every_problem_named() {
+    let app = spawn_app().await;
+    let org = app.org("acme").await;
+    let head = app.head_cursor(&org).await;
+    let truncated = &head[..head.len() - 1];
+    for (query, pointers) in [
+        ("after=not-a-cursor".to_owned(), vec!["after"]),
+        (format!("after={truncated}"), vec!["after"]),
+        (format!("after={head}x"), vec!["after"]),
+        ("count=0&wait=61".into(), vec!["count", "wait"]),
+        ("count=1001&types=crm.record.created,crm.nope".into(), vec!["count", "types"]),
+        ("count=ten&wait=-1&objectSlug=nothing".into(), vec!["count", "wait", "objectSlug"]),
+    ] {
+        let response = app.get(&format!("/v2/changes?{query}"), &org.token).await;
+        assert_eq!(response.status, StatusCode::BAD_REQUEST, "{query}: {}", response.body);
+        assert_eq!(response.pointers(), pointers, "{query}");
+    }
+}
+
+#[tokio::test]
+async fn a_cursor_from_another_database_is_400() {
+    let app = spawn_app().await;
+    let org = app.org("acme").await;
+    let mut cursor = Cursor::decode(&app.head_cursor(&org).await).unwrap();
+    let far = cursor.prev.xmax() + 1_000_000;
+    cursor.prev = crm_api::domain::cursor::Snapshot::new(far, far, vec![]).unwrap();
+    let response = app.get(&format!("/v2/changes?after={}", cursor.encode()), &org.token).await;
+    assert_eq!((response.status, response.code()), (StatusCode::BAD_REQUEST, "validation_failed"));
+    assert_eq!(response.body["errors"][0]["code"], "invalid_cursor");
+}
+
+#[tokio::test]
+async fn a_cursor_older_than_retention_is_410_with_how_to_resync() {
+    let app = spawn_app().await;
+    let org = app.org("acme").await;
+    let mut cursor = Cursor::decode(&app.head_cursor(&org).await).unwrap();
+    cursor.issued_at -= 31 * 86_400;
+    let response = app.get(&format!("/v2/changes?after={}", cursor.encode()), &org.token).await;
+    assert_eq!((response.status, response.code()), (StatusCode::GONE, "cursor_expired"));
+    assert!(response.body["message"].as_str().unwrap().contains("/v2/changes/cursor"), "{}", response.body);
+    cursor.issued_at += 2 * 86_400;
+    let fresh = app.get(&format!("/v2/changes?after={}", cursor.encode()), &org.token).await;
+    assert_eq!(fresh.status, StatusCode::OK);
+}
+
+#[tokio::test]
+async fn the_pruner_deletes_only_events_past_retention() {
+    let app = spawn_app().await;
+    let org = app.org("acme").await;
+    products(&app, &org).await;
+    app.object(&org, "orders").await;
+    sqlx::query("update crm_events set occurred_at = now() - interval '40 days' where object_slug = 'products'")
+        .execute(&app.pool)
+        .await
+        .unwrap();
+    assert_eq!(db::events::prune(&app.pool, 30 * 86_400, 1).await.unwrap(), Some(2));
+    let (left, _) = app.all_changes(&org, "", 100).await;
+    assert_eq!(types(&left), ["crm.object.created"]);
+    assert_eq!(left[0]["objectSlug"], "orders");
+}
+
+#[tokio::test]
+async fn events_have_exactly_the_documented_fields() {
+    let app = spawn_app().await;
+    let org = app.org("acme").await;
+    app.shop(&org).await;
+    app.patch("/v2/crm/objects/products", &org.token, json!({"pluralName": "Goods"})).await;
+    app.patch("/v2/crm/objects/products/attributes/name", &org.token, json!({"isRequired": true})).await;
+    let product = app.record(&org, "products", json!({"name": "Dress"})).await;
+    let order = app.record(&org, "orders", json!({"products": [product]})).await;
+    app.patch(&format!("/v2/crm/products/{product}"), &org.token, json!({"price": 3})).await;
+    app.delete(&format!("/v2/crm/orders/{order}"), &org.token).await;
+    let doc = serde_json::to_value(crm_api::http::openapi_document()).unwrap();
+    let schemas = &doc["components"]["schemas"];
+    let keys = |v: &Value| v.as_object().unwrap().keys().cloned().collect::<std::collections::BTreeSet<_>>();
+    let mut envelope = keys(&schemas["EventEnvelope"]["properties"]);
+    envelope.insert("data".into());
+    let (events, _) = app.all_changes(&org, "", 100).await;
+    let mut seen: Vec<&str> = types(&events);
+    seen.sort();
+    seen.dedup();
+    assert_eq!(seen.len(), 8, "every type: {seen:?}");
+    for event in &events {
+        assert_eq!(keys(event), envelope, "{event}");
+        let variant = doc["components"]["schemas"]["Event"]["discriminator"]["mapping"]
+            [event["type"].as_str().unwrap()]
+        .as_str()
+        .unwrap()
+        .rsplit('/')
+        .next()
+        .unwrap();
+        let data_ref = schemas[variant]["allOf"][1]["properties"]["data"]["$ref"].as_str().unwrap();
+        let data_schema = &schemas[data_ref.rsplit('/').next().unwrap()];
+        assert!(keys(&event["data"]).is_subset(&keys(&data_schema["properties"])), "{event}");
+        let required: Vec<String> = serde_json::from_value(data_schema["required"].clone()).unwrap();
+        assert!(required.iter().all(|k| event["data"].get(k).is_some()), "{event}");
+    }
+}

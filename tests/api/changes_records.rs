@@ -1,0 +1,154 @@
+//! The change feed's record and relation events: one shape whichever endpoint made the change.
+
+use axum::body::Body;
+use axum::http::{Request, StatusCode};
+use serde_json::{Value, json};
+use uuid::Uuid;
+
+use crate::helpers::{TestApp, TestOrg, spawn_app, types};
+
+/// Only what happened after `cursor`; returns the events and the cursor after them.
+async fn since(app: &TestApp, org: &TestOrg, cursor: &str) -> (Vec<Value>, String) {
+    app.all_changes(org, cursor, 100).await
+}
+
+fn sorted(mut ids: Vec<Uuid>) -> Vec<String> {
+    ids.sort();
+    ids.iter().map(Uuid::to_string).collect()
+}
+
+#[tokio::test]
+async fn record_writes_record_created_updated_and_nothing_for_a_no_op() {
+    let app = spawn_app().await;
+    let org = app.org("acme").await;
+    app.shop(&org).await;
+    let head = app.head_cursor(&org).await;
+    let product = app.record(&org, "products", json!({"name": "Dress", "price": 29, "sku": "D-1"})).await;
+    let path = format!("/v2/crm/products/{product}");
+    assert_eq!(app.patch(&path, &org.token, json!({"price": 35, "name": "Dress"})).await.status, StatusCode::OK);
+    assert_eq!(app.patch(&path, &org.token, json!({"price": 35})).await.status, StatusCode::OK);
+    let (events, _) = since(&app, &org, &head).await;
+    assert_eq!(types(&events), ["crm.record.created", "crm.record.updated"]);
+    let (created, updated) = (&events[0], &events[1]);
+    assert_eq!(
+        (created["recordId"].as_str(), created["recordVersion"].as_i64()),
+        (Some(&*product.to_string()), Some(1))
+    );
+    assert_eq!(created["data"]["attributes"], json!({"name": "Dress", "price": 29, "sku": "D-1"}));
+    assert_eq!(updated["recordVersion"], 2);
+    assert_eq!(updated["data"], json!({"changes": {"price": {"before": 29, "after": 35}}}));
+}
+
+#[tokio::test]
+async fn a_link_change_is_the_same_event_from_every_endpoint() {
+    let app = spawn_app().await;
+    let org = app.org("acme").await;
+    app.shop(&org).await;
+    let p: Vec<Uuid> = futures_util::future::join_all((0..3).map(|_| app.record(&org, "products", json!({})))).await;
+    let head = app.head_cursor(&org).await;
+    let order = app.record(&org, "orders", json!({"number": "1", "products": [p[0], p[1]]})).await;
+    let relation = format!("/v2/crm/orders/{order}/relation");
+    let swap = json!({"attributeSlug": "products", "add": [p[2]], "remove": [p[0]]});
+    assert_eq!(app.patch(&relation, &org.token, swap.clone()).await.status, StatusCode::OK);
+    // The same request again changes nothing, and writes nothing.
+    assert_eq!(app.patch(&relation, &org.token, swap).await.status, StatusCode::OK);
+    let record = format!("/v2/crm/orders/{order}");
+    assert_eq!(app.patch(&record, &org.token, json!({"products": [p[1]]})).await.status, StatusCode::OK);
+    let (events, _) = since(&app, &org, &head).await;
+    assert_eq!(
+        types(&events),
+        ["crm.record.created", "crm.relation.updated", "crm.relation.updated", "crm.relation.updated"]
+    );
+    let relation_data = |added: Vec<Uuid>, removed: Vec<Uuid>| {
+        json!({"attributeSlug": "products", "added": sorted(added), "removed": sorted(removed),
+               "relatedObjectSlug": "products", "inverseAttributeSlug": "orders"})
+    };
+    assert_eq!(events[1]["data"], relation_data(vec![p[0], p[1]], vec![]));
+    assert_eq!(events[2]["data"], relation_data(vec![p[2]], vec![p[0]]));
+    assert_eq!(events[3]["data"], relation_data(vec![], vec![p[2]]));
+    let versions: Vec<i64> = events.iter().map(|e| e["recordVersion"].as_i64().unwrap()).collect();
+    assert_eq!(versions, [1, 1, 2, 3]);
+    // Readers of either side find them.
+    let products_side = app.changes(&org, &format!("after={head}&objectSlug=products")).await.events;
+    assert_eq!(types(&products_side), ["crm.relation.updated"; 3]);
+}
+
+#[tokio::test]
+async fn deleting_a_record_records_it_as_it_was_and_the_links_it_drops() {
+    let app = spawn_app().await;
+    let org = app.org("acme").await;
+    app.shop(&org).await;
+    let product = app.record(&org, "products", json!({"name": "Scarf"})).await;
+    let order = app.record(&org, "orders", json!({"number": "7", "products": [product]})).await;
+    let head = app.head_cursor(&org).await;
+    assert_eq!(app.delete(&format!("/v2/crm/products/{product}"), &org.token).await.status, StatusCode::OK);
+    let (events, _) = since(&app, &org, &head).await;
+    assert_eq!(types(&events), ["crm.relation.updated", "crm.record.deleted"]);
+    assert_eq!(
+        events[0]["data"],
+        json!({"attributeSlug": "orders", "added": [], "removed": [order], "relatedObjectSlug": "orders",
+               "inverseAttributeSlug": "products"})
+    );
+    assert_eq!(
+        events[1]["data"]["attributes"],
+        json!({"name": "Scarf", "price": null, "sku": null, "orders": [order]})
+    );
+    assert_eq!((events[0]["recordVersion"].as_i64(), events[1]["recordVersion"].as_i64()), (Some(2), Some(2)));
+    let orders_side = app.changes(&org, &format!("after={head}&objectSlug=orders")).await.events;
+    assert_eq!(types(&orders_side), ["crm.relation.updated"]);
+    // A second delete is a 404 and records nothing.
+    assert_eq!(app.delete(&format!("/v2/crm/products/{product}"), &org.token).await.status, StatusCode::NOT_FOUND);
+    assert_eq!(since(&app, &org, &head).await.0.len(), 2);
+}
+
+#[tokio::test]
+async fn member_links_name_no_other_object() {
+    let app = spawn_app().await;
+    let org = app.org("acme").await;
+    app.shop(&org).await;
+    let max = app.member(org.id, "max@acme.example").await;
+    let deal = app.record(&org, "deals", json!({"title": "Spring"})).await;
+    let head = app.head_cursor(&org).await;
+    let body = json!({"attributeSlug": "owners", "add": [max]});
+    assert_eq!(app.patch(&format!("/v2/crm/deals/{deal}/relation"), &org.token, body).await.status, StatusCode::OK);
+    let (events, _) = since(&app, &org, &head).await;
+    assert_eq!(
+        events[0]["data"],
+        json!({"attributeSlug": "owners", "added": [max], "removed": [], "relatedObjectSlug": null,
+               "inverseAttributeSlug": null})
+    );
+}
+
+#[tokio::test]
+async fn refused_and_replayed_requests_write_no_event_and_keys_are_recorded() {
+    let app = spawn_app().await;
+    let org = app.org("acme").await;
+    app.shop(&org).await;
+    let product = app.record(&org, "products", json!({})).await;
+    let order = app.record(&org, "orders", json!({})).await;
+    let head = app.head_cursor(&org).await;
+    let path = format!("/v2/crm/orders/{order}/relation");
+    let body = json!({"attributeSlug": "products", "add": [product]}).to_string();
+    let keyed = |if_match: &str| {
+        Request::patch(&path)
+            .header("authorization", format!("Bearer {}", org.token))
+            .header("content-type", "application/json")
+            .header("idempotency-key", "sync-42")
+            .header("if-match", if_match)
+            .header("x-request-id", "req-1")
+            .body(Body::from(body.clone()))
+            .unwrap()
+    };
+    assert_eq!(app.send(keyed("\"9\"")).await.status, StatusCode::PRECONDITION_FAILED);
+    assert_eq!(app.send(keyed("\"1\"")).await.status, StatusCode::OK);
+    let replay = app.send(keyed("\"1\"")).await;
+    assert_eq!(replay.headers["idempotency-replayed"], "true");
+    let unknown = json!({"attributeSlug": "products", "add": [Uuid::new_v4()]});
+    assert_eq!(app.patch(&path, &org.token, unknown).await.status, StatusCode::BAD_REQUEST);
+    let (events, _) = since(&app, &org, &head).await;
+    assert_eq!(types(&events), ["crm.relation.updated"]);
+    assert_eq!(
+        (events[0]["idempotencyKey"].as_str(), events[0]["requestId"].as_str()),
+        (Some("sync-42"), Some("req-1"))
+    );
+}
