@@ -4,7 +4,8 @@ workspace's *data*, the way a real client's are.
 A document states shapes; a few rules of the API depend on stored data and cannot be in it:
 IDs to link must name existing records (or active members), `isUnique` values must be new,
 an Idempotency-Key names one logical request, `matchingAttribute` names a key the body
-carries, and no ID may be both added and removed. For positive (schema-valid) cases only, these
+carries, no ID may be both added and removed, and a batch names existing records and carries
+at most 10,000 IDs in all. For positive (schema-valid) cases only, these
 hooks draw link IDs from the workspace, make unique values fresh, give each request its own
 idempotency key, pick the matching attribute the body carries (adding a value for one when it
 carries none), and keep `remove` apart from `add`; records deleted during the run leave the pool
@@ -122,6 +123,30 @@ def _relation_body(slug, body):
         body["remove"] = [str(uuid.UUID(int=random.getrandbits(128)))]
 
 
+MAX_BATCH_IDS = 10_000
+
+
+def _batch_body(slug, body):
+    # A batch's operations are relation bodies of existing records; their IDs together stay
+    # within the batch limit, which a per-list schema cannot state.
+    operations = body.get("operations")
+    if not isinstance(operations, list):
+        return
+    budget = MAX_BATCH_IDS
+    for operation in operations:
+        if not isinstance(operation, dict):
+            continue
+        if RECORDS.get(slug):
+            operation["recordId"] = random.choice(RECORDS[slug])
+        if isinstance(operation.get("ifMatch"), str) and not IF_MATCH.match(operation["ifMatch"]):
+            del operation["ifMatch"]
+        for key in ("add", "remove"):
+            if isinstance(operation.get(key), list):
+                operation[key] = operation[key][:max(budget, 1)]
+                budget -= len(operation[key])
+        _relation_body(slug, operation)
+
+
 @schemathesis.hook
 def map_case(context, case):
     parts = case.operation.path.strip("/").split("/")
@@ -148,6 +173,8 @@ def map_case(context, case):
     method = case.operation.method.lower()
     if parts[-1] == "relation":
         _relation_body(slug, case.body)
+    elif parts[-1] == "relations":
+        _batch_body(slug, case.body)
     elif method == "put":
         attributes = _attributes(slug)
         matchable = MATCHABLE.get(slug, [])

@@ -3,12 +3,13 @@
 use sqlx::PgConnection;
 use uuid::Uuid;
 
-/// What a keyed request produced, kept for replay: the response body as first sent and the
-/// record version it carried (if it names one).
+/// What a keyed request produced, kept for replay: the response body as first sent, the
+/// record version it carried (if it names one) and its status when not 200 (a batch's 207).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Saved {
     pub body: Vec<u8>,
     pub record_version: Option<i64>,
+    pub status: Option<i16>,
 }
 
 /// Takes the key's transaction-scoped advisory lock without waiting; `false` means another
@@ -29,14 +30,14 @@ pub async fn try_lock(conn: &mut PgConnection, org: Uuid, key: &str) -> Result<b
 /// a response committed by the request that held the lock.
 pub async fn find(conn: &mut PgConnection, org: Uuid, key: &str) -> Result<Option<(Vec<u8>, Saved)>, sqlx::Error> {
     let row = sqlx::query!(
-        "select fingerprint, body, record_version from idempotency_keys
+        "select fingerprint, body, record_version, status from idempotency_keys
          where organization_id = $1 and key = $2 and created_at > now() - interval '24 hours'",
         org,
         key
     )
     .fetch_optional(conn)
     .await?;
-    Ok(row.map(|r| (r.fingerprint, Saved { body: r.body, record_version: r.record_version })))
+    Ok(row.map(|r| (r.fingerprint, Saved { body: r.body, record_version: r.record_version, status: r.status })))
 }
 
 /// Stores the response, replacing an expired one under the same key.
@@ -48,16 +49,17 @@ pub async fn store(
     saved: &Saved,
 ) -> Result<(), sqlx::Error> {
     sqlx::query!(
-        "insert into idempotency_keys (organization_id, key, fingerprint, body, record_version)
-         values ($1, $2, $3, $4, $5)
+        "insert into idempotency_keys (organization_id, key, fingerprint, body, record_version, status)
+         values ($1, $2, $3, $4, $5, $6)
          on conflict (organization_id, key) do update
          set fingerprint = excluded.fingerprint, body = excluded.body,
-             record_version = excluded.record_version, created_at = now()",
+             record_version = excluded.record_version, status = excluded.status, created_at = now()",
         org,
         key,
         fingerprint,
         &saved.body,
-        saved.record_version
+        saved.record_version,
+        saved.status
     )
     .execute(conn)
     .await?;

@@ -19,6 +19,7 @@ pub mod record_events;
 pub mod record_write;
 pub mod records;
 pub mod relation;
+pub mod relation_batch;
 pub mod schema;
 pub mod schema_events;
 pub mod tokens;
@@ -76,6 +77,8 @@ const FUNCTIONS: &[(&str, &str)] = &[
     ("crm_link_unlinkable", include_str!("../../sql/functions/crm_link_unlinkable.sql")),
     ("crm_link_change", include_str!("../../sql/functions/crm_link_change.sql")),
     ("crm_relation_apply", include_str!("../../sql/functions/crm_relation_apply.sql")),
+    ("crm_records_lock", include_str!("../../sql/functions/crm_records_lock.sql")),
+    ("crm_relation_apply_batch", include_str!("../../sql/functions/crm_relation_apply_batch.sql")),
 ];
 
 /// Applies pending migrations, then (re)creates every SQL function. Both happen under sqlx's

@@ -61,13 +61,28 @@ pub enum RelationError {
     Database(#[from] sqlx::Error),
 }
 
+impl RelationError {
+    /// A copy: refusals are copied as they are, a database error by its message (a batch's
+    /// operation results, which this copies, never hold one).
+    pub fn duplicate(&self) -> RelationError {
+        match self {
+            RelationError::RecordNotFound => RelationError::RecordNotFound,
+            RelationError::PreconditionFailed(v) => RelationError::PreconditionFailed(*v),
+            RelationError::Invalid(p) => RelationError::Invalid(p.clone()),
+            RelationError::Conflict(p) => RelationError::Conflict(p.clone()),
+            RelationError::KeyInFlight => RelationError::KeyInFlight,
+            RelationError::KeyReused => RelationError::KeyReused,
+            RelationError::Database(e) => RelationError::Database(sqlx::Error::Protocol(e.to_string())),
+        }
+    }
+}
+
 /// Applies the change: removals, then additions, as set-based statements in one transaction;
 /// the version is bumped only if something changed. With an Idempotency-Key, `render`'s body
 /// is stored inside the same transaction.
 pub async fn apply(pool: &PgPool, request: &RelationRequest, render: Render<'_>) -> Result<Outcome, RelationError> {
-    let add = request.change.add();
-    if let Some(problem) = link_problems::more_than_one(&request.attribute, add, "/add", "'add' has") {
-        return Err(RelationError::Conflict(vec![problem]));
+    if let Some(refused) = refused_before_writing(request) {
+        return Err(refused);
     }
     let mut attempt = 0;
     loop {
@@ -86,7 +101,16 @@ pub async fn apply(pool: &PgPool, request: &RelationRequest, render: Render<'_>)
     }
 }
 
-enum Failure {
+/// A cardinality-one attribute takes at most one ID per write: refused before any SQL runs.
+pub fn refused_before_writing(request: &RelationRequest) -> Option<RelationError> {
+    let add = request.change.add();
+    let problem = link_problems::more_than_one(&request.attribute, add, "/add", "'add' has")?;
+    Some(RelationError::Conflict(vec![problem]))
+}
+
+/// Why a run of the change did not succeed: an answer, a transient failure to retry, or a
+/// cardinality violation to explain.
+pub(super) enum Failure {
     Error(RelationError),
     Retryable(sqlx::Error),
     Cardinality,
@@ -146,12 +170,13 @@ async fn keyed_steps(
         };
     }
     let applied = run(&mut *tx, request).await?;
-    let saved = Saved { body: render(&applied), record_version: Some(applied.row.version) };
+    let saved = Saved { body: render(&applied), record_version: Some(applied.row.version), status: None };
     idempotency::store(tx, org, &key.key, &key.fingerprint, &saved).await?;
     Ok(Outcome::Applied(applied, Some(saved.body)))
 }
 
-async fn run(executor: impl PgExecutor<'_>, request: &RelationRequest) -> Result<Applied, Failure> {
+/// Applies `request` on `executor` (a pool, or inside the caller's transaction).
+pub(super) async fn run(executor: impl PgExecutor<'_>, request: &RelationRequest) -> Result<Applied, Failure> {
     let row = call(executor, &ApplyCall::of(request)).await?;
     interpret(row, request)
 }
@@ -246,7 +271,7 @@ pub async fn call(executor: impl PgExecutor<'_>, call: &ApplyCall<'_>) -> Result
 }
 
 /// A column the outcome guarantees, or an error naming the broken contract.
-fn required<T>(value: Option<T>, outcome: ApplyOutcome, column: &str) -> Result<T, sqlx::Error> {
+pub(super) fn required<T>(value: Option<T>, outcome: ApplyOutcome, column: &str) -> Result<T, sqlx::Error> {
     value.ok_or_else(|| broken(outcome, column))
 }
 
@@ -254,22 +279,38 @@ fn broken(outcome: ApplyOutcome, column: &str) -> sqlx::Error {
     sqlx::Error::Decode(format!("crm_relation_apply returned {outcome:?} without {column}").into())
 }
 
+/// The error an outcome other than `applied` stands for (the batch call reports the same
+/// outcomes, so both read them here).
+pub(super) fn refusal(
+    outcome: ApplyOutcome,
+    version: Option<i64>,
+    (missing, inactive): (Option<Vec<Uuid>>, Option<Vec<Uuid>>),
+    request: &RelationRequest,
+) -> Result<RelationError, sqlx::Error> {
+    let add = request.change.add();
+    match outcome {
+        ApplyOutcome::NotFound => Ok(RelationError::RecordNotFound),
+        ApplyOutcome::PreconditionFailed => {
+            Ok(RelationError::PreconditionFailed(required(version, outcome, "r_version")?))
+        }
+        ApplyOutcome::Invalid => {
+            let (missing, inactive) = (missing.unwrap_or_default(), inactive.unwrap_or_default());
+            let found = links::unlinkable_in_order(add, &missing, &inactive);
+            if found.is_empty() {
+                return Err(broken(outcome, "r_missing or r_inactive"));
+            }
+            Ok(RelationError::Invalid(link_problems::unlinkable_ids("/add", &request.attribute, add, &found)))
+        }
+        ApplyOutcome::Applied => Err(broken(outcome, "a refusal")),
+    }
+}
+
 fn interpret(row: ApplyRow, request: &RelationRequest) -> Result<Applied, Failure> {
     let (add, remove) = (request.change.add(), request.change.remove());
     let outcome = row.outcome;
     match outcome {
-        ApplyOutcome::NotFound => Err(RelationError::RecordNotFound.into()),
-        ApplyOutcome::PreconditionFailed => {
-            Err(RelationError::PreconditionFailed(required(row.version, outcome, "r_version")?).into())
-        }
-        ApplyOutcome::Invalid => {
-            let (missing, inactive) = (row.missing.unwrap_or_default(), row.inactive.unwrap_or_default());
-            let found = links::unlinkable_in_order(add, &missing, &inactive);
-            if found.is_empty() {
-                return Err(broken(outcome, "r_missing or r_inactive").into());
-            }
-            let problems = link_problems::unlinkable_ids("/add", &request.attribute, add, &found);
-            Err(RelationError::Invalid(problems).into())
+        ApplyOutcome::NotFound | ApplyOutcome::PreconditionFailed | ApplyOutcome::Invalid => {
+            Err(refusal(outcome, row.version, (row.missing, row.inactive), request)?.into())
         }
         ApplyOutcome::Applied => {
             let links = match request.minimal {
@@ -314,7 +355,16 @@ fn link_rows(
 /// After a cardinality violation rolled the change back: which links are in the way.
 async fn explain_conflict(pool: &PgPool, request: &RelationRequest) -> Result<RelationError, sqlx::Error> {
     let mut conn = pool.acquire().await?;
+    explain_conflict_on(&mut conn, request).await
+}
+
+/// The links in the way of `request`, as `conn` sees them (inside a batch's transaction: after
+/// the operations before it).
+pub(super) async fn explain_conflict_on(
+    conn: &mut PgConnection,
+    request: &RelationRequest,
+) -> Result<RelationError, sqlx::Error> {
     let (org, attr, add) = (request.organization_id, &request.attribute, request.change.add());
-    let conflicts = super::link_conflicts::find(&mut conn, org, request.record_id, attr, add).await?;
+    let conflicts = super::link_conflicts::find(conn, org, request.record_id, attr, add).await?;
     Ok(RelationError::Conflict(link_problems::conflicts("/add", attr, add, &conflicts)))
 }

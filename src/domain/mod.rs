@@ -11,6 +11,7 @@ pub mod member;
 pub mod pagination;
 pub mod problem;
 pub mod record_input;
+pub mod relation_batch;
 pub mod relation_change;
 pub mod relation_request;
 pub mod schema;

@@ -80,6 +80,9 @@ pub enum ApiError {
     NotFound(String),
     #[error("{message}")]
     Conflict { code: &'static str, message: String, errors: Vec<FieldError> },
+    /// An atomic batch refused with the status of its operations' problems (404, 412).
+    #[error("{message}")]
+    BatchRefused { status: StatusCode, code: &'static str, message: String, errors: Vec<FieldError> },
     /// `If-Match` names another version than the current one (given, for the `ETag` header).
     #[error("The record has changed: If-Match does not match its current ETag \"{0}\". Fetch it and retry.")]
     PreconditionFailed(i64),
@@ -154,6 +157,7 @@ impl ApiError {
             ApiError::MissingScope(_) | ApiError::Forbidden(_) => StatusCode::FORBIDDEN,
             ApiError::NotFound(_) => StatusCode::NOT_FOUND,
             ApiError::Conflict { .. } => StatusCode::CONFLICT,
+            ApiError::BatchRefused { status, .. } => *status,
             ApiError::PreconditionFailed(_) => StatusCode::PRECONDITION_FAILED,
             ApiError::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
             ApiError::BodyTimeout(_) => StatusCode::REQUEST_TIMEOUT,
@@ -171,6 +175,7 @@ impl ApiError {
         match self {
             ApiError::BadRequest { code, .. } | ApiError::Conflict { code, .. } => code,
             ApiError::Unprocessable { code, .. } | ApiError::Gone { code, .. } | ApiError::Busy { code, .. } => code,
+            ApiError::BatchRefused { code, .. } => code,
             ApiError::PreconditionFailed(_) => "precondition_failed",
             ApiError::MissingToken => "missing_token",
             ApiError::InvalidToken => "invalid_token",
@@ -244,6 +249,30 @@ pub fn envelope(status: StatusCode, code: &str, message: String, mut errors: Vec
     response
 }
 
+impl ApiError {
+    /// The envelope's status, code, message and errors (as [`IntoResponse`] sends them).
+    pub fn into_parts(self) -> (StatusCode, &'static str, String, Vec<FieldError>) {
+        let (status, code) = (self.status_code(), self.code());
+        let (message, errors) = self.message_and_errors();
+        (status, code, message, errors)
+    }
+
+    fn message_and_errors(self) -> (String, Vec<FieldError>) {
+        match self {
+            ApiError::Internal(detail) => {
+                // Logged once, inside the request span; the client learns nothing internal.
+                tracing::error!(error = %detail, "internal error");
+                ("Something went wrong on our side; it has been logged.".to_owned(), Vec::new())
+            }
+            ApiError::BadRequest { message, errors, .. } | ApiError::Conflict { message, errors, .. } => {
+                (message, errors)
+            }
+            ApiError::BatchRefused { message, errors, .. } => (message, errors),
+            other => (other.to_string(), Vec::new()),
+        }
+    }
+}
+
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         let status = self.status_code();
@@ -256,17 +285,7 @@ impl IntoResponse for ApiError {
             ApiError::PreconditionFailed(version) => Some(format!("\"{version}\"")),
             _ => None,
         };
-        let (message, errors) = match self {
-            ApiError::Internal(detail) => {
-                // Logged once, inside the request span; the client learns nothing internal.
-                tracing::error!(error = %detail, "internal error");
-                ("Something went wrong on our side; it has been logged.".to_owned(), Vec::new())
-            }
-            ApiError::BadRequest { message, errors, .. } | ApiError::Conflict { message, errors, .. } => {
-                (message, errors)
-            }
-            other => (other.to_string(), Vec::new()),
-        };
+        let (message, errors) = self.message_and_errors();
         let mut response = envelope(status, code, message, errors);
         if let Some(etag) = current_etag.and_then(|e| HeaderValue::from_str(&e).ok()) {
             response.headers_mut().insert(header::ETAG, etag);

@@ -23,6 +23,8 @@ pub mod record_assert;
 pub mod record_dto;
 pub mod records;
 pub mod relation;
+pub mod relation_batch;
+pub mod relation_batch_input;
 pub mod relation_headers;
 pub mod relation_input;
 pub mod rendered_docs;
@@ -36,6 +38,7 @@ pub mod webhook_input;
 pub mod webhook_test;
 pub mod webhooks;
 pub mod workspace_doc;
+pub mod workspace_doc_batch;
 pub mod workspace_schemas;
 
 use utoipa::OpenApi;
@@ -62,6 +65,7 @@ pub fn api_router() -> OpenApiRouter<AppState> {
         ))
         .routes(routes!(records::get_record, records::patch_record, records::delete_record))
         .routes(routes!(relation::update_relation))
+        .routes(routes!(relation_batch::update_relations))
         .routes(routes!(workspace_doc::workspace_openapi))
         .routes(routes!(webhooks::list_webhooks, webhooks::create_webhook))
         .routes(routes!(webhooks::get_webhook, webhooks::update_webhook, webhooks::delete_webhook))

@@ -144,21 +144,32 @@ fn reply(body: Vec<u8>, version: Option<i64>, replayed: bool, minimal: bool) -> 
     response
 }
 
-fn error(e: RelationError, slug: &str, record_id: Uuid) -> ApiError {
+/// The API error of a relation change that was not applied (also one batch operation's).
+pub(super) fn error(e: RelationError, slug: &str, record_id: Uuid) -> ApiError {
     match e {
         RelationError::RecordNotFound => ApiError::NotFound(format!("No record {record_id} in '{slug}'.")),
         RelationError::PreconditionFailed(version) => ApiError::PreconditionFailed(version),
         RelationError::Invalid(problems) => ApiError::invalid(problems),
         RelationError::Conflict(problems) => ApiError::conflict(problems),
-        RelationError::KeyInFlight => ApiError::Conflict {
-            code: "idempotency_key_in_flight",
-            message: "A request with this Idempotency-Key is still being processed; retry shortly.".into(),
-            errors: vec![],
-        },
-        RelationError::KeyReused => ApiError::Unprocessable {
-            code: "idempotency_key_reused",
-            message: "This Idempotency-Key was already used for a different request.".into(),
-        },
+        RelationError::KeyInFlight => key_in_flight(),
+        RelationError::KeyReused => key_reused(),
         RelationError::Database(e) => e.into(),
+    }
+}
+
+/// 409: a request with the same Idempotency-Key is still running.
+pub(super) fn key_in_flight() -> ApiError {
+    ApiError::Conflict {
+        code: "idempotency_key_in_flight",
+        message: "A request with this Idempotency-Key is still being processed; retry shortly.".into(),
+        errors: vec![],
+    }
+}
+
+/// 422: the Idempotency-Key was used for another request.
+pub(super) fn key_reused() -> ApiError {
+    ApiError::Unprocessable {
+        code: "idempotency_key_reused",
+        message: "This Idempotency-Key was already used for a different request.".into(),
     }
 }

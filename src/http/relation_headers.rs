@@ -6,6 +6,9 @@ use utoipa::IntoParams;
 
 use crate::domain::problem::Problem;
 
+/// `If-Match` as documented: `*` or a list of entity tags (what [`RelationHeaders`] accepts).
+pub const IF_MATCH_PATTERN: &str = "^[ \\t]*(\\*|(W/)?\"[!#-~]*\"([ \\t]*,[ \\t]*(W/)?\"[!#-~]*\")*)[ \\t]*$";
+
 /// Longest accepted Idempotency-Key.
 pub const MAX_IDEMPOTENCY_KEY: usize = 255;
 
@@ -41,6 +44,18 @@ pub enum PreferReturn {
     Minimal,
     #[serde(rename = "return=representation")]
     Representation,
+}
+
+/// The header of the batch endpoint, as the OpenAPI document describes it.
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Header)]
+#[allow(dead_code)]
+pub struct BatchHeaderParams {
+    /// Covers the whole batch: the same key with the same batch replays the first response for
+    /// 24 hours (header `Idempotency-Replayed: true`, same status); with another request it is a
+    /// 422; while the first is in flight, a 409. Visible ASCII.
+    #[param(rename = "Idempotency-Key", required = false, min_length = 1, max_length = 255, pattern = "^[!-~]+$")]
+    idempotency_key: String,
 }
 
 /// Parsed request conditions.

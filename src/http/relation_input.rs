@@ -84,6 +84,15 @@ async fn parse(
 
 /// The change set and the attribute it names; all body and attribute problems in one 400.
 fn parse_body<'a>(object: &'a ObjectDef, body: &Value) -> Result<(ChangeSet, &'a AttributeDef), ApiError> {
+    parse_change(object, body).map_err(ApiError::invalid)
+}
+
+/// The change set of a body of this endpoint (or of one batch operation) and the attribute it
+/// names, or every problem of the body and the attribute, pointers relative to the body.
+pub(super) fn parse_change<'a>(
+    object: &'a ObjectDef,
+    body: &Value,
+) -> Result<(ChangeSet, &'a AttributeDef), Vec<Problem>> {
     let slug = body.get("attributeSlug").and_then(Value::as_str).filter(|s| !s.is_empty());
     let attribute = slug.map(|s| link_attribute(object, s));
     match (ChangeSet::parse(body), attribute) {
@@ -91,7 +100,7 @@ fn parse_body<'a>(object: &'a ObjectDef, body: &Value) -> Result<(ChangeSet, &'a
         (parsed, attribute) => {
             let mut problems = parsed.err().unwrap_or_default();
             problems.extend(attribute.and_then(Result::err));
-            Err(ApiError::invalid(problems))
+            Err(problems)
         }
     }
 }

@@ -77,6 +77,7 @@ pub fn document(base: &Value, objects: &[Arc<ObjectDef>]) -> Value {
             }
         }
     }
+    super::workspace_doc_batch::specialize(paths, objects);
     drop_dangling_links(paths);
     if let Some(schemas) = doc.pointer_mut("/components/schemas").and_then(Value::as_object_mut) {
         let specialized: Vec<_> = objects.iter().flat_map(|o| workspace_schemas::components(schemas, o)).collect();
@@ -122,7 +123,7 @@ fn specialize(template: &str, mut item: Value, object: &ObjectDef) -> Option<Val
 }
 /// Drops the `objectSlug` parameter and makes the operation id (and the links that name
 /// operation ids) unique per object.
-fn rename(operation: &mut Value, object: &ObjectDef) {
+pub(super) fn rename(operation: &mut Value, object: &ObjectDef) {
     if let Some(params) = operation.get_mut("parameters").and_then(Value::as_array_mut) {
         params.retain(|p| p["name"] != "objectSlug");
     }

@@ -5,6 +5,7 @@ mod helpers;
 
 mod attributes;
 mod auth;
+mod batch;
 mod bounded;
 mod cache;
 mod changes;
