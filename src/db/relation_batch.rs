@@ -43,8 +43,8 @@ pub enum BatchOutcome {
 /// Why nothing was committed.
 #[derive(Debug, thiserror::Error)]
 pub enum BatchError {
-    /// Rolled back (atomic mode with a failed or unparsable operation): the result of every
-    /// parsed operation, as it would have been.
+    /// Rolled back (an unparsable operation, a failed one in atomic mode, or none applied): the
+    /// result of every parsed operation, as it would have been.
     #[error("the batch was not applied")]
     NotApplied(Vec<OpResult>),
     #[error("a request with this Idempotency-Key is in flight")]
@@ -121,8 +121,10 @@ async fn steps(
         false => fast(tx, batch, ops).await?,
         true => each(tx, batch, ops).await?,
     };
+    // An operation that did not parse refuses the whole batch, in either mode; this run only
+    // collects the other operations' problems.
     let failed = results.iter().any(Result::is_err);
-    if batch.atomic && (failed || batch.has_invalid()) || !results.iter().any(Result::is_ok) {
+    if batch.has_invalid() || batch.atomic && failed || !results.iter().any(Result::is_ok) {
         return Err(BatchError::NotApplied(results).into());
     }
     let saved = match &batch.idempotency {

@@ -107,7 +107,9 @@ pub struct BatchResponse {
 /// 400, 404, 412 or 409 (in that precedence) listing every problem of every operation, with
 /// pointers such as `/operations/3/add/2`, and nothing is written. With `atomic: false` every
 /// operation applies on its own: 200 when all succeeded, else 207 with each result's `status`
-/// and, on failure, the error envelope's `code`, `message` and `errors`. `Idempotency-Key` covers
+/// and, on failure, the error envelope's `code`, `message` and `errors`. In either mode an
+/// operation that does not have the documented form (or names an unknown attribute) refuses
+/// the whole batch with 400. `Idempotency-Key` covers
 /// the whole batch. Requires `crm:write`.
 #[utoipa::path(patch, path = "/v2/crm/{objectSlug}/relations", tag = "records",
     params(
@@ -149,7 +151,7 @@ pub async fn update_relations(State(state): State<AppState>, input: BatchInput) 
             Ok(reply(status, body, false))
         }
         Ok(BatchOutcome::Replay(saved)) => Ok(reply(saved.status.map_or(200, |s| s as u16), saved.body, true)),
-        Err(BatchError::NotApplied(results)) if !input.request.atomic => {
+        Err(BatchError::NotApplied(results)) if !input.request.atomic && !input.request.has_invalid() => {
             let (status, body) = render(&results);
             Ok(reply(status, body, false))
         }

@@ -155,20 +155,26 @@ async fn per_operation_mode_applies_what_it_can_and_answers_207() {
         {"recordId": order, "attributeSlug": "products", "add": [p[0]]},
         {"recordId": order, "attributeSlug": "customer", "add": [globex]},
         {"recordId": order, "attributeSlug": "products", "add": [Uuid::new_v4(), p[1]]},
-        {"recordId": order, "attributeSlug": "nope", "add": [p[1]]},
         {"recordId": Uuid::new_v4(), "attributeSlug": "products", "add": [p[1]]},
         {"recordId": order, "attributeSlug": "products", "add": [p[1]], "ifMatch": "\"2\""},
     ]});
+    let malformed = json!({"atomic": false, "operations": [
+        {"recordId": order, "attributeSlug": "products", "add": [p[0]]},
+        {"recordId": order, "attributeSlug": "nope", "add": [p[1]]},
+    ]});
+    let refused = batch(&app, &org, malformed, &[]).await;
+    assert_eq!(refused.status, StatusCode::BAD_REQUEST, "a malformed operation refuses the batch");
+    assert_eq!(refused.pointers(), vec!["/operations/1/attributeSlug"]);
     let response = batch(&app, &org, body, &[]).await;
     assert_eq!(response.status, StatusCode::MULTI_STATUS, "{}", response.body);
     let r = &response.body["results"];
-    let statuses: Vec<u64> = (0..6).map(|i| r[i]["status"].as_u64().unwrap()).collect();
-    assert_eq!(statuses, vec![200, 409, 400, 400, 404, 200], "{}", response.body);
+    let statuses: Vec<u64> = (0..5).map(|i| r[i]["status"].as_u64().unwrap()).collect();
+    assert_eq!(statuses, vec![200, 409, 400, 404, 200], "{}", response.body);
     assert_eq!(r[1]["code"], "cardinality_conflict");
     assert_eq!(r[1]["errors"][0]["pointer"], "/operations/1/add/0");
     assert_eq!(r[2]["errors"][0]["pointer"], "/operations/2/add/0");
-    assert_eq!(r[3]["attributeSlug"], "nope");
-    assert_eq!(r[5]["etag"], "\"3\"");
+    assert_eq!(r[3]["errors"][0]["pointer"], "/operations/3/recordId");
+    assert_eq!(r[4]["etag"], "\"3\"");
     let attributes = app.attributes(&org, "orders", order).await;
     assert_eq!(attributes["products"], json!([p[0], p[1]]), "failed operations leave no trace");
     assert_eq!(attributes["customer"], json!([acme]));
