@@ -7,9 +7,9 @@ use serde_json::{Map, Value, json};
 use super::relation_headers::IF_MATCH_PATTERN;
 use super::value_schema;
 use super::workspace_doc::rename;
-use crate::domain::value::MAX_LINKS;
 use crate::domain::relation_batch::MAX_OPERATIONS;
 use crate::domain::schema::ObjectDef;
+use crate::domain::value::MAX_LINKS;
 use std::sync::Arc;
 
 const BATCH: &str = "/v2/crm/{objectSlug}/relations";
