@@ -9,7 +9,9 @@
 -- Operation i (1-based) is p_records[i], p_sides[i], p_owners[i], p_related[i],
 -- p_source_single[i], p_target_single[i]; its `add` IDs are the next p_add_counts[i] entries of
 -- p_adds (and likewise for remove); its If-Match versions are the next p_expected_counts[i]
--- entries of p_expected, or no condition when the count is -1.
+-- entries of p_expected, or no condition when the count is -1. p_context is the writer and
+-- p_events -> (i - 1) operation i's crm.relation.updated event, as crm_relation_apply takes
+-- them: each operation that changes something appends its one event there.
 --
 -- One row per operation, r_op 0-based, with crm_relation_apply's outcome and its columns. An
 -- operation that is not applied wrote nothing, so the caller decides whether to commit (per
@@ -29,7 +31,9 @@ create or replace function crm_relation_apply_batch(
     p_remove_counts integer[],
     p_removes uuid[],
     p_expected_counts integer[],
-    p_expected bigint[]
+    p_expected bigint[],
+    p_context jsonb,
+    p_events jsonb
 ) returns table (
     r_op integer,
     r_outcome crm_relation_outcome,
@@ -61,7 +65,7 @@ begin
                                 p_source_single[i], p_target_single[i],
                                 coalesce(p_adds[a + 1 : a + p_add_counts[i]], '{}'),
                                 coalesce(p_removes[r + 1 : r + p_remove_counts[i]], '{}'),
-                                v_expected, false);
+                                v_expected, false, p_context, p_events -> (i - 1));
         a := a + p_add_counts[i];
         r := r + p_remove_counts[i];
         r_op := i - 1;

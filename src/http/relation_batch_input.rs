@@ -17,6 +17,7 @@ use super::lookup;
 use super::relation_headers::RelationHeaders;
 use super::relation_input::parse_change;
 use super::state::AppState;
+use crate::domain::event::ChangeContext;
 use crate::domain::problem::Problem;
 use crate::domain::relation_batch::{self, BatchRequest, MAX_BATCH_IDS, MAX_OPERATIONS, Operation};
 use crate::domain::relation_request::{Idempotency, RelationRequest};
@@ -43,7 +44,7 @@ impl FromRequest<AppState> for BatchInput {
             .await
             .map_err(IntoResponse::into_response)?;
         let object = lookup::object(state, caller.organization_id, &slug).await.map_err(IntoResponse::into_response)?;
-        parse(caller.organization_id, object, headers, &body).map_err(IntoResponse::into_response)
+        parse((caller.organization_id, &caller.change), object, headers, &body).map_err(IntoResponse::into_response)
     }
 }
 
@@ -58,7 +59,7 @@ fn batch_headers(headers: &HeaderMap) -> Result<Option<String>, Vec<Problem>> {
 }
 
 fn parse(
-    org: Uuid,
+    (org, context): (Uuid, &ChangeContext),
     object: Arc<ObjectDef>,
     key: Result<Option<String>, Vec<Problem>>,
     body: &Value,
@@ -72,7 +73,7 @@ fn parse(
         }
     };
     let labels = operations.iter().map(label).collect();
-    let operations: Vec<Operation> = operations.iter().map(|raw| operation(org, &object, raw)).collect();
+    let operations: Vec<Operation> = operations.iter().map(|raw| operation((org, context), &object, raw)).collect();
     let idempotency = key
         .ok()
         .flatten()
@@ -139,7 +140,7 @@ fn label(raw: &Value) -> (Option<Uuid>, Option<String>) {
 }
 
 /// An operation as a request of the single endpoint, or its problems (pointers relative to it).
-fn operation(org: Uuid, object: &Arc<ObjectDef>, raw: &Value) -> Operation {
+fn operation((org, context): (Uuid, &ChangeContext), object: &Arc<ObjectDef>, raw: &Value) -> Operation {
     let Some(fields) = raw.as_object() else {
         let message = "expected an object with recordId, attributeSlug, add, remove and ifMatch";
         return Err(vec![Problem::new("", "invalid_type", message)]);
@@ -167,6 +168,7 @@ fn operation(org: Uuid, object: &Arc<ObjectDef>, raw: &Value) -> Operation {
             accepted_versions,
             idempotency: None,
             minimal: true,
+            context: context.clone(),
         }),
         (record, versions, change) => {
             let mut problems: Vec<Problem> = record.err().into_iter().chain(versions.err()).collect();
