@@ -3,9 +3,10 @@
 -- empty arrays when nothing did). A change that changed something appends its
 -- crm.relation.updated event: p_event is the event as db::events::relation_event builds it
 -- (with empty lists), completed here with the record, what changed and p_version, the
--- record's version after the write; p_context is the writer's (crm_events_append). Every writer calls it: the relation endpoint (through
--- crm_relation_apply) and record create/PATCH/assert (through db::links::change), inside the
--- caller's transaction, any number of times per transaction.
+-- record's version after the write; p_context is the writer's (crm_event_payload). Every
+-- writer calls it: the relation endpoint (through crm_relation_apply) and record
+-- create/PATCH/assert (through db::links::change), inside the caller's transaction, any number
+-- of times per transaction.
 --
 -- p_side 'source'/'target': a relation attribute and which end of its links the record is;
 -- p_owner is the relation id, p_source_single/p_target_single the link's cardinality flags.
@@ -40,6 +41,8 @@ create or replace function crm_link_change(
     out r_added uuid[],
     out r_removed uuid[]
 ) language plpgsql as $$
+declare
+    v_id uuid;
 begin
     if p_side = 'source' then
         with d as (delete from crm_record_links l
@@ -91,11 +94,17 @@ begin
     r_added := coalesce(r_added, '{}');
     r_removed := coalesce(r_removed, '{}');
     if cardinality(r_added) > 0 or cardinality(r_removed) > 0 then
-        perform crm_events_append(p_org, p_context, jsonb_build_array(p_event || jsonb_build_object(
-            'aggregate_id', p_record, 'record_id', p_record, 'record_version', p_version,
-            'data', (p_event -> 'data') || jsonb_build_object(
-                'added', to_jsonb(r_added),
-                'removed', to_jsonb(array(select unnest(r_removed) order by 1))))));
+        -- One row with its values in place: going through crm_events_append would build a JSON
+        -- array only to take it apart again, on the hot path of every link change.
+        v_id := gen_random_uuid();
+        insert into crm_events (organization_id, event_id, type, aggregate_type, aggregate_id, object_slug,
+                                related_object_slug, record_id, record_version, payload)
+        values (p_org, v_id, p_event ->> 'type', p_event ->> 'aggregate_type', p_record, p_event ->> 'object_slug',
+                p_event ->> 'related_object_slug', p_record, p_version,
+                crm_event_payload(v_id, p_event ->> 'type', p_event ->> 'object_slug', p_record, p_version,
+                    p_context, (p_event -> 'data') || jsonb_build_object(
+                        'added', to_jsonb(r_added),
+                        'removed', to_jsonb(array(select unnest(r_removed) order by 1)))));
     end if;
 end;
 $$;

@@ -72,6 +72,7 @@ pub async fn connect_with_limits(url: &str, size: u32, limits: &Limits) -> Resul
 /// The SQL functions, one file each (`sql/functions/`), re-applied on every start. Migrations
 /// create the types they use and drop a signature that changes.
 const FUNCTIONS: &[(&str, &str)] = &[
+    ("crm_event_payload", include_str!("../../sql/functions/crm_event_payload.sql")),
     ("crm_events_append", include_str!("../../sql/functions/crm_events_append.sql")),
     ("crm_links_of", include_str!("../../sql/functions/crm_links_of.sql")),
     ("crm_link_unlinkable", include_str!("../../sql/functions/crm_link_unlinkable.sql")),

@@ -18,8 +18,9 @@ use crate::domain::event_data::{
 };
 use crate::domain::schema::ObjectDef;
 
-/// The fields every event has. Stored events are shaped by `crm_events_append` (migration
-/// 0007); a test checks the feed's events against this schema. Never built: only documented.
+// Stored events are shaped by sql/functions/crm_event_payload.sql; a test checks the feed's
+// events against this schema. Never built: only documented.
+/// The fields every event has.
 #[derive(Debug, Serialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 #[allow(dead_code)]
