@@ -94,6 +94,7 @@ pub async fn serve(config: &Config, demo: bool) -> Result<(), AppError> {
         .with_auth_failure_limit(config.auth_failure_limit)
         .with_webhooks(config.webhooks.clone());
     let feed = state.feed.clone();
+    let engine = crate::webhooks::engine::spawn(database.pool.clone(), (*state.webhooks).clone(), state.feed.clone());
     let router = http::router(state, &layers).map_err(AppError::Other)?;
     let purger = tokio::spawn(purge_idempotency_keys(database.pool.clone()));
     let pruner = crate::feed::spawn_pruner(database.pool.clone(), event_retention);
@@ -117,10 +118,20 @@ pub async fn serve(config: &Config, demo: bool) -> Result<(), AppError> {
     };
     server::run(listener, router, limits, stopping).await;
     tracing::info!("shutting down");
+    stop_engine(engine).await;
     purger.abort();
     pruner.abort();
     database.close().await;
     Ok(())
+}
+
+/// The feed is closed: workers hand their subscriptions back after the delivery under way
+/// (so another process takes them over at once); a receiver slower than this is cut short,
+/// and its event is delivered again later.
+async fn stop_engine(mut engine: tokio::task::JoinHandle<()>) {
+    if tokio::time::timeout(std::time::Duration::from_secs(5), &mut engine).await.is_err() {
+        engine.abort();
+    }
 }
 
 /// `CRM_MAX_CONNECTIONS`, lowered to what the open-file limit (raised to its hard limit first)

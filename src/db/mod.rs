@@ -25,6 +25,7 @@ pub mod schema_events;
 pub mod tokens;
 pub mod uniques;
 pub mod webhook_deliveries;
+pub mod webhook_leases;
 pub mod webhooks;
 
 use std::time::Duration;

@@ -51,6 +51,8 @@ pub struct Feed {
     pending: Mutex<HashSet<Uuid>>,
     pending_changed: Notify,
     closing: watch::Sender<bool>,
+    /// Bumped on every wake-up of any organization: the webhook dispatcher waits on it.
+    any: watch::Sender<u64>,
 }
 
 /// A reader registered for wake-ups of one organization. Register before reading, so a
@@ -76,6 +78,7 @@ impl Feed {
             pending: Mutex::default(),
             pending_changed: Notify::new(),
             closing: watch::Sender::new(false),
+            any: watch::Sender::new(0),
         })
     }
 
@@ -93,6 +96,7 @@ impl Feed {
     }
 
     fn wake(&self, organization_id: Uuid) {
+        self.any.send_modify(|n| *n = n.wrapping_add(1));
         if let Some(sender) = self.readers().get(&organization_id) {
             sender.send_modify(|n| *n = n.wrapping_add(1));
         }
@@ -100,6 +104,7 @@ impl Feed {
 
     /// Wakes every reader of this process (notifications may have been missed).
     pub fn wake_all(&self) {
+        self.any.send_modify(|n| *n = n.wrapping_add(1));
         for sender in self.readers().values() {
             sender.send_modify(|n| *n = n.wrapping_add(1));
         }
@@ -133,9 +138,15 @@ impl Feed {
         Waiter { feed: self, organization_id, moved, closing: self.closing.subscribe() }
     }
 
+    /// Wake-ups of every organization (changes on each `committed`, `remote` or `wake_all`).
+    pub fn subscribe_all(&self) -> watch::Receiver<u64> {
+        self.any.subscribe()
+    }
+
     /// The server is shutting down: waiting readers return at once.
     pub fn close(&self) {
         self.closing.send_replace(true);
+        self.any.send_modify(|n| *n = n.wrapping_add(1));
     }
 
     /// Whether `close` was called.

@@ -1,17 +1,19 @@
 //! Prometheus metrics: the recorder, the middleware that counts requests, and `GET /metrics`.
 
 use std::sync::OnceLock;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use axum::extract::{MatchedPath, Request, State};
 use axum::http::header::CONTENT_TYPE;
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use metrics_exporter_prometheus::{Matcher, PrometheusBuilder, PrometheusHandle};
+use metrics_util::MetricKindMask;
 
 use super::state::AppState;
 
 const LATENCY: &str = "http_request_duration_seconds";
+use crate::webhooks::delivery::LATENCY_METRIC as DELIVERY_LATENCY;
 
 /// The process-wide recorder, installed on first use.
 pub fn handle() -> &'static PrometheusHandle {
@@ -23,6 +25,14 @@ pub fn handle() -> &'static PrometheusHandle {
                 &[0.001, 0.0025, 0.005, 0.01, 0.02, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0],
             )
             .expect("buckets are non-empty")
+            .set_buckets_for_metric(
+                Matcher::Full(DELIVERY_LATENCY.into()),
+                &[0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0],
+            )
+            .expect("buckets are non-empty")
+            // Per-subscription backlog gauges of subscriptions no longer sampled (deleted,
+            // disabled) leave the output; every other gauge is set on each scrape.
+            .idle_timeout(MetricKindMask::GAUGE, Some(Duration::from_secs(60)))
             .install_recorder()
             .expect("crm-api installs the only metrics recorder")
     })
@@ -45,8 +55,9 @@ pub async fn track(request: Request, next: Next) -> Response {
 /// Metrics in the Prometheus text format
 ///
 /// Requests by route template, method and status; a latency histogram per route; database pool
-/// connections in use and idle; links added and removed by the relation endpoint. No token is
-/// needed: expose it to your monitoring network only.
+/// connections in use and idle; links added and removed by the relation endpoint; webhook
+/// deliveries by outcome, their latency, and per subscription the queue depth and the age of the
+/// oldest undelivered event. No token is needed: expose it to your monitoring network only.
 #[utoipa::path(get, path = "/metrics", tag = "health",
     responses((status = 200, description = "Prometheus text exposition format.", body = String, content_type = "text/plain")))]
 pub async fn metrics(State(state): State<AppState>) -> impl IntoResponse {

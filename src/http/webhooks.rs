@@ -42,7 +42,7 @@ pub async fn create_webhook(
     let input = webhook_input::create(&body, &state.webhooks.settings)?;
     webhook_input::check_address(&state, &input.url).await?;
     let (_, secret) = SigningSecret::generate();
-    let cursor = feed::head(&mut *state.pool.acquire().await?).await?;
+    let cursor = feed::head(&state.pool).await?;
     let new = db::webhooks::NewSubscription {
         name: body.name.as_deref(),
         description: body.description.as_deref(),

@@ -48,6 +48,9 @@ pub async fn send(sender: &Sender, destination: &Destination, event: &Outgoing<'
     response
 }
 
+/// The delivery latency histogram (its buckets are set in `http::metrics`).
+pub const LATENCY_METRIC: &str = "webhook_delivery_duration_seconds";
+
 fn record_metrics(response: &Response) {
     let outcome = match response.verdict {
         Verdict::Delivered => "delivered",
@@ -55,7 +58,7 @@ fn record_metrics(response: &Response) {
         Verdict::Disable => "disabled",
     };
     metrics::counter!("webhook_deliveries_total", "outcome" => outcome).increment(1);
-    metrics::histogram!("webhook_delivery_duration_seconds").record(response.latency.as_secs_f64());
+    metrics::histogram!(LATENCY_METRIC).record(response.latency.as_secs_f64());
 }
 
 /// The log entry of one attempt; `next_retry_at` is set by the caller when it schedules one.

@@ -1,9 +1,122 @@
-//! Where in the change feed a new subscription starts.
+//! The change feed as the delivery engine reads it: `db::events` pages, split into single
+//! events, with the cursor after any prefix of a page (so a failed delivery in the middle of a
+//! page keeps the events before it delivered and the failed one next in line).
 
-use sqlx::PgConnection;
+use chrono::Utc;
+use sqlx::PgPool;
+use uuid::Uuid;
 
-/// The feed's head now, as stored in a subscription's cursor: every transaction visible in
-/// this snapshot is behind it, so delivery starts with what commits from now on.
-pub async fn head(conn: &mut PgConnection) -> Result<String, sqlx::Error> {
-    sqlx::query_scalar("select pg_current_snapshot()::text").fetch_one(conn).await
+use crate::db::events::{self, Filter};
+use crate::domain::cursor::{Cursor, Snapshot, Within};
+use crate::domain::event::EventType;
+
+/// One event of the feed.
+#[derive(Debug, Clone)]
+pub struct FeedEvent {
+    pub event_id: Uuid,
+    pub event_type: String,
+    pub occurred_at: Option<chrono::DateTime<Utc>>,
+    /// The event envelope, as the feed serves it.
+    pub body: String,
+}
+
+/// A page read from a cursor.
+#[derive(Debug, Clone)]
+pub struct Page {
+    pub events: Vec<FeedEvent>,
+    start: Cursor,
+    next: Cursor,
+    /// The batch snapshot the page was read in.
+    cur: Snapshot,
+}
+
+/// Why the feed cannot be read from a stored cursor.
+#[derive(Debug, thiserror::Error)]
+pub enum ReadError {
+    #[error("the stored cursor is not valid")]
+    Malformed,
+    #[error(transparent)]
+    Feed(#[from] events::ReadError),
+    #[error(transparent)]
+    Database(#[from] sqlx::Error),
+}
+
+/// The head of the feed now, as a subscription's starting cursor ("from now").
+pub async fn head(pool: &PgPool) -> Result<String, sqlx::Error> {
+    let prev = events::head(pool).await?;
+    Ok(Cursor { prev, within: None, issued_at: Utc::now().timestamp() }.encode())
+}
+
+/// A stored cursor; subscriptions created before the feed existed stored a bare snapshot.
+fn decode(text: &str) -> Result<Cursor, ReadError> {
+    Cursor::decode(text).or_else(|_| {
+        let prev = Snapshot::parse(text).ok_or(ReadError::Malformed)?;
+        Ok(Cursor { prev, within: None, issued_at: Utc::now().timestamp() })
+    })
+}
+
+/// Up to `limit` events of the organization after `cursor`, of `types` (all when `None`).
+pub async fn read(
+    pool: &PgPool,
+    organization_id: Uuid,
+    cursor: &str,
+    types: Option<&[String]>,
+    limit: u16,
+) -> Result<Page, ReadError> {
+    let start = decode(cursor)?;
+    let filter = Filter {
+        types: types.map(|names| names.iter().filter_map(|n| EventType::parse(n)).collect()),
+        object_slug: None,
+    };
+    let page = events::read(pool, organization_id, Some(&start), &filter, limit, Utc::now().timestamp()).await?;
+    let values: Vec<serde_json::Value> =
+        serde_json::from_str(&format!("[{}]", page.events_json)).map_err(|_| ReadError::Malformed)?;
+    let events = values
+        .into_iter()
+        .filter_map(|v| {
+            let event_id = v["id"].as_str().and_then(|id| Uuid::try_parse(id).ok())?;
+            let event_type = v["type"].as_str()?.to_owned();
+            let occurred_at = v["occurredAt"].as_str().and_then(|t| chrono::DateTime::parse_from_rfc3339(t).ok());
+            let occurred_at = occurred_at.map(|t| t.with_timezone(&Utc));
+            Some(FeedEvent { event_id, event_type, occurred_at, body: v.to_string() })
+        })
+        .collect();
+    let cur = match (&start.within, &page.next.within) {
+        (Some(within), _) | (None, Some(within)) => within.cur.clone(),
+        (None, None) => page.next.prev.clone(),
+    };
+    Ok(Page { events, start, next: page.next, cur })
+}
+
+impl Page {
+    /// The cursor after the whole page.
+    pub fn next(&self) -> String {
+        self.next.encode()
+    }
+
+    /// The cursor after the first `delivered` events of this page. A prefix is re-read inside
+    /// the page's own batch snapshot, so it is exactly the events delivered.
+    pub async fn cursor_after(
+        &self,
+        pool: &PgPool,
+        organization_id: Uuid,
+        types: Option<&[String]>,
+        delivered: usize,
+    ) -> Result<String, ReadError> {
+        if delivered >= self.events.len() {
+            return Ok(self.next.encode());
+        }
+        if delivered == 0 {
+            return Ok(self.start.encode());
+        }
+        let last_seq = self.start.within.as_ref().map_or(0, |w| w.last_seq);
+        let pinned = Cursor { within: Some(Within { cur: self.cur.clone(), last_seq }), ..self.start.clone() };
+        let filter = Filter {
+            types: types.map(|names| names.iter().filter_map(|n| EventType::parse(n)).collect()),
+            object_slug: None,
+        };
+        let count = u16::try_from(delivered).unwrap_or(u16::MAX);
+        let prefix = events::read(pool, organization_id, Some(&pinned), &filter, count, Utc::now().timestamp()).await?;
+        Ok(prefix.next.encode())
+    }
 }

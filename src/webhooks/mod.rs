@@ -1,8 +1,10 @@
 //! Webhook delivery: the guarded HTTP client, signing of one delivery, and the engine whose
 //! workers (in every server process) deliver the change feed to each subscription.
 
+pub mod backlog;
 pub mod client;
 pub mod delivery;
+pub mod engine;
 pub mod feed;
 
 use std::time::Duration;

@@ -100,7 +100,8 @@ pub fn webhook_test_settings() -> crm_api::webhooks::Settings {
     let mut settings = crm_api::webhooks::Settings { allow_http: true, allow_private: true, ..Default::default() };
     settings.retry.first = Duration::from_millis(50);
     settings.retry.cap = Duration::from_millis(200);
-    settings.lease = Duration::from_secs(3);
+    // Longer than the 10 s delivery limit, so a slow receiver never loses its worker the lease.
+    settings.lease = Duration::from_secs(11);
     settings
 }
 

@@ -28,5 +28,6 @@ mod relation;
 mod relation_guarantees;
 mod request_rules;
 mod retries;
+mod webhook_delivery;
 mod webhooks;
 mod workspace_doc;

@@ -77,6 +77,19 @@ impl Receiver {
     pub fn received(&self) -> Vec<Received> {
         self.inner.received.lock().unwrap().clone()
     }
+
+    /// Waits until at least `n` requests arrived (at most `within`), then returns all of them.
+    pub async fn wait_for(&self, n: usize, within: Duration) -> Vec<Received> {
+        let deadline = tokio::time::Instant::now() + within;
+        loop {
+            let arrived = self.inner.arrived.notified();
+            let received = self.received();
+            if received.len() >= n || tokio::time::Instant::now() >= deadline {
+                return received;
+            }
+            let _ = tokio::time::timeout_at(deadline, arrived).await;
+        }
+    }
 }
 
 async fn hook(State(inner): State<Arc<Inner>>, headers: HeaderMap, body: Bytes) -> Response {
