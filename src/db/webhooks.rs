@@ -134,6 +134,8 @@ pub async fn list(
 
 /// Applies a patch; whether the subscription exists. Re-enabling clears the failure state and
 /// makes the subscription due at once; its cursor stays, so nothing retained is skipped.
+/// Re-enabling a disabled one also drops its lease: the worker that held it stopped when its
+/// progress could no longer be recorded (pausing takes effect at its next commit).
 pub async fn update(
     pool: &PgPool,
     organization_id: Uuid,
@@ -153,6 +155,8 @@ pub async fn update(
             failed_attempts = case when $11::boolean then 0 else failed_attempts end,
             failing_since = case when $11::boolean then null else failing_since end,
             next_attempt_at = case when $11::boolean then now() else next_attempt_at end,
+            lease_owner = case when $11::boolean and status = 'disabled' then null else lease_owner end,
+            lease_expires_at = case when $11::boolean and status = 'disabled' then null else lease_expires_at end,
             updated_at = now()
          where organization_id = $1 and subscription_id = $2",
     )

@@ -143,6 +143,11 @@ impl Feed {
         self.any.subscribe()
     }
 
+    /// Wakes whoever waits on `subscribe_all` only (a webhook subscription became due).
+    pub fn nudge(&self) {
+        self.any.send_modify(|n| *n = n.wrapping_add(1));
+    }
+
     /// The server is shutting down: waiting readers return at once.
     pub fn close(&self) {
         self.closing.send_replace(true);

@@ -139,6 +139,10 @@ pub async fn update_webhook(
     if !db::webhooks::update(&state.pool, caller.organization_id, id, &patch).await? {
         return Err(webhook_input::not_found(id));
     }
+    if patch.active == Some(true) {
+        // Due at once: this process's dispatcher looks now, not at its next wake-up.
+        state.feed.nudge();
+    }
     let resource = find(&state, caller.organization_id, id).await?;
     Ok(axum::Json(WebhookEnvelope { success: true, status: 200, resource }))
 }

@@ -30,7 +30,7 @@ const BATCH: u16 = 200;
 /// handing the subscription back (saves a lease round trip per event under steady load).
 const LINGER: Duration = Duration::from_secs(2);
 /// Wake-ups closer together than this are handled together.
-const DEBOUNCE: Duration = Duration::from_millis(20);
+const DEBOUNCE: Duration = Duration::from_millis(50);
 /// Even without wake-ups, the dispatcher looks for work this often.
 const SAFETY_TICK: Duration = Duration::from_secs(30);
 
