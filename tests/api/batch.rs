@@ -8,16 +8,16 @@ use uuid::Uuid;
 
 use crate::helpers::{TestApp, TestOrg, TestResponse, spawn_app};
 
-const PATH: &str = "/v2/crm/orders/relations";
+pub(crate) const PATH: &str = "/v2/crm/orders/relations";
 
-async fn setup() -> (TestApp, TestOrg) {
+pub(crate) async fn setup() -> (TestApp, TestOrg) {
     let app = spawn_app().await;
     let org = app.org("acme").await;
     app.shop(&org).await;
     (app, org)
 }
 
-async fn batch(app: &TestApp, org: &TestOrg, body: Value, headers: &[(&str, &str)]) -> TestResponse {
+pub(crate) async fn batch(app: &TestApp, org: &TestOrg, body: Value, headers: &[(&str, &str)]) -> TestResponse {
     let mut request = Request::patch(PATH)
         .header("authorization", format!("Bearer {}", org.token))
         .header("content-type", "application/json");
@@ -27,7 +27,7 @@ async fn batch(app: &TestApp, org: &TestOrg, body: Value, headers: &[(&str, &str
     app.send(request.body(Body::from(body.to_string())).unwrap()).await
 }
 
-async fn products(app: &TestApp, org: &TestOrg, n: usize) -> Vec<Uuid> {
+pub(crate) async fn products(app: &TestApp, org: &TestOrg, n: usize) -> Vec<Uuid> {
     let mut ids = Vec::new();
     for _ in 0..n {
         ids.push(app.record(org, "products", json!({})).await);

@@ -6,6 +6,7 @@ mod helpers;
 mod attributes;
 mod auth;
 mod batch;
+mod batch_events;
 mod bounded;
 mod cache;
 mod changes;
