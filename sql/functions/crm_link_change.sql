@@ -108,3 +108,96 @@ begin
     end if;
 end;
 $$;
+
+-- crm_link_change for a set of operations at once, in a few statements whatever their number
+-- (the batch endpoint's path, through crm_relation_apply_batch): operation i (1-based) is
+-- p_records[i], p_sides[i], p_owners[i], p_source_single[i], p_target_single[i], and it runs
+-- when p_apply[i]; p_adds/p_removes are the IDs of every operation, p_add_ops/p_remove_ops the
+-- operation each belongs to. Returns one row per ID that really changed: its operation, the ID
+-- and whether it was added (else removed). Appends no event: the caller appends one per
+-- changed operation (crm_relation_apply_batch, in operation order).
+--
+-- The caller guarantees that no two operations that run can write the same link: their records
+-- are distinct and no relation is written from both its sides. Then running every removal and
+-- then every insert is the same as running the operations one after another. As in
+-- crm_link_change: removals first (swaps), each link found by its whole key and deleted by tuple
+-- id, inserts in key order skipping existing links, violations surface as errors.
+create or replace function crm_link_change_set(
+    p_org uuid,
+    p_apply boolean[],
+    p_records uuid[],
+    p_sides crm_link_side[],
+    p_owners uuid[],
+    p_source_single boolean[],
+    p_target_single boolean[],
+    p_adds uuid[],
+    p_add_ops integer[],
+    p_removes uuid[],
+    p_remove_ops integer[]
+) returns table (r_op integer, r_id uuid, r_added boolean) language plpgsql as $$
+declare
+    v_ops integer[];
+    v_ids uuid[];
+begin
+    -- Two statements: data-modifying CTEs of one statement run in no defined order, and the
+    -- inserts must see the removals.
+    with s as (delete from crm_record_links l
+               where l.ctid = any(array(
+                       select (select x.ctid from crm_record_links x
+                               where x.organization_id = p_org and x.source_id = p_records[r.op]
+                                 and x.relation_id = p_owners[r.op] and x.target_id = r.id)
+                       from unnest(p_removes, p_remove_ops) as r (id, op)
+                       where p_apply[r.op] and p_sides[r.op] = 'source'))
+               returning l.source_id as rec, l.relation_id as owner, l.target_id as id),
+         t as (delete from crm_record_links l
+               where l.ctid = any(array(
+                       select (select x.ctid from crm_record_links x
+                               where x.organization_id = p_org and x.target_id = p_records[r.op]
+                                 and x.relation_id = p_owners[r.op] and x.source_id = r.id)
+                       from unnest(p_removes, p_remove_ops) as r (id, op)
+                       where p_apply[r.op] and p_sides[r.op] = 'target'))
+               returning l.target_id as rec, l.relation_id as owner, l.source_id as id),
+         u as (delete from crm_record_members m
+               where m.ctid = any(array(
+                       select (select x.ctid from crm_record_members x
+                               where x.organization_id = p_org and x.record_id = p_records[r.op]
+                                 and x.attribute_id = p_owners[r.op] and x.member_id = r.id)
+                       from unnest(p_removes, p_remove_ops) as r (id, op)
+                       where p_apply[r.op] and p_sides[r.op] = 'user'))
+               returning m.record_id as rec, m.attribute_id as owner, m.member_id as id),
+         d as (select * from s union all select * from t union all select * from u)
+    select array_agg(o.op), array_agg(d.id) into v_ops, v_ids
+    from d join unnest(p_records, p_owners, p_apply) with ordinality as o (rec, owner, apply, op)
+      on o.apply and o.rec = d.rec and o.owner = d.owner;
+    return query select x.op::integer, x.id, false from unnest(v_ops, v_ids) as x (op, id);
+
+    with s as (insert into crm_record_links as l
+                   (organization_id, source_id, relation_id, target_id, source_single, target_single)
+               select p_org, p_records[a.op], p_owners[a.op], a.id, p_source_single[a.op], p_target_single[a.op]
+               from unnest(p_adds, p_add_ops) as a (id, op)
+               where p_apply[a.op] and p_sides[a.op] = 'source'
+               order by 2, 3, 4
+               on conflict (organization_id, source_id, relation_id, target_id) do nothing
+               returning l.source_id as rec, l.relation_id as owner, l.target_id as id),
+         t as (insert into crm_record_links as l
+                   (organization_id, target_id, relation_id, source_id, source_single, target_single)
+               select p_org, p_records[a.op], p_owners[a.op], a.id, p_source_single[a.op], p_target_single[a.op]
+               from unnest(p_adds, p_add_ops) as a (id, op)
+               where p_apply[a.op] and p_sides[a.op] = 'target'
+               order by 4, 3, 2
+               on conflict (organization_id, source_id, relation_id, target_id) do nothing
+               returning l.target_id as rec, l.relation_id as owner, l.source_id as id),
+         u as (insert into crm_record_members as m (organization_id, record_id, attribute_id, member_id)
+               select p_org, p_records[a.op], p_owners[a.op], a.id
+               from unnest(p_adds, p_add_ops) as a (id, op)
+               where p_apply[a.op] and p_sides[a.op] = 'user'
+               order by 2, 3, 4
+               on conflict (organization_id, record_id, attribute_id, member_id) do nothing
+               returning m.record_id as rec, m.attribute_id as owner, m.member_id as id),
+         i as (select * from s union all select * from t union all select * from u)
+    select array_agg(o.op), array_agg(i.id) into v_ops, v_ids
+    from i join unnest(p_records, p_owners, p_apply) with ordinality as o (rec, owner, apply, op)
+      on o.apply and o.rec = i.rec and o.owner = i.owner;
+    return query select x.op::integer, x.id, true from unnest(v_ops, v_ids) as x (op, id);
+end;
+$$;

@@ -27,3 +27,24 @@ begin
     end if;
 end;
 $$;
+
+-- crm_link_unlinkable for the IDs of many operations at once (crm_relation_apply_batch): ID k
+-- is p_ids[k], of operation p_id_ops[k], which links through side p_sides[op] to records of
+-- p_related[op] (null for a user attribute). One row per ID that cannot be linked: its position
+-- k and whether it is a deactivated member (else it is missing). Inlined into the caller's query.
+create or replace function crm_link_unlinkable_set(
+    p_org uuid,
+    p_sides crm_link_side[],
+    p_related uuid[],
+    p_ids uuid[],
+    p_id_ops integer[]
+) returns table (r_index integer, r_inactive boolean) language sql stable as $$
+    select a.k::integer, m.member_id is not null
+    from unnest(p_ids, p_id_ops) with ordinality as a (id, op, k)
+    join unnest(p_sides, p_related) with ordinality as o (side, related, op) on o.op = a.op
+    left join members m on o.side = 'user' and m.organization_id = p_org and m.member_id = a.id
+    where case when o.side = 'user' then m.member_id is null or not m.is_active
+               -- a primary-key lookup per ID, as in crm_link_unlinkable
+               else (select t.object_id from crm_records t
+                     where t.organization_id = p_org and t.record_id = a.id) is distinct from o.related end
+$$;

@@ -1,8 +1,7 @@
 -- The batch endpoint's operations as one server-side call: the records of every operation are
 -- locked up front in record-id order (so overlapping batches, whatever their order, queue
--- instead of deadlocking), then each operation runs through crm_relation_apply, the relation
--- endpoint's own function, in request order. An operation therefore follows every rule of the
--- single endpoint and sees the effects of the operations before it (cardinality across a
+-- instead of deadlocking), then the operations apply in request order with every rule of the
+-- single endpoint: each sees the effects of the operations before it (cardinality across a
 -- batch is enforced as if the operations ran one after another, and If-Match sees the version
 -- the earlier operations left).
 --
@@ -11,12 +10,20 @@
 -- p_adds (and likewise for remove); its If-Match versions are the next p_expected_counts[i]
 -- entries of p_expected, or no condition when the count is -1. p_context is the writer and
 -- p_events -> (i - 1) operation i's crm.relation.updated event, as crm_relation_apply takes
--- them: each operation that changes something appends its one event there.
+-- them: each operation that changes something appends its one event.
 --
 -- One row per operation, r_op 0-based, with crm_relation_apply's outcome and its columns. An
 -- operation that is not applied wrote nothing, so the caller decides whether to commit (per
 -- operation) or roll back (atomic). A cardinality or foreign-key violation aborts the call;
 -- the caller then runs the operations one by one to find out which.
+--
+-- Two ways, the same answers. Set-based (crm_relation_apply_set) when operations on different
+-- records cannot meet on a link: no relation is written from both its sides, and no relation
+-- whose other end is single is written for more than one record. The operations then run in
+-- rounds, round k holding the k-th operation of each record, each round a few statements for
+-- all its operations; the rounds keep each record's operations in order, and operations of
+-- different records do not see each other. Otherwise, or with more than four operations on one
+-- record, one crm_relation_apply per operation.
 create or replace function crm_relation_apply_batch(
     p_org uuid,
     p_object uuid,
@@ -52,6 +59,12 @@ declare
     v_row record;
 begin
     perform crm_records_lock(p_org, p_records);
+    if n > 0 and crm_relation_batch_rounds(p_records, p_sides, p_owners, p_source_single, p_target_single) <= 4 then
+        return query select * from crm_relation_apply_set(p_org, p_object, p_records, p_sides, p_owners, p_related,
+            p_source_single, p_target_single, p_add_counts, p_adds, p_remove_counts, p_removes, p_expected_counts,
+            p_expected, p_context, p_events);
+        return;
+    end if;
 
     for i in 1 .. n loop
         if p_expected_counts[i] < 0 then
@@ -77,5 +90,179 @@ begin
         r_inactive := v_row.r_inactive;
         return next;
     end loop;
+end;
+$$;
+
+-- The number of rounds the set-based path needs for these operations (the most operations on
+-- one record), or null when operations on different records could meet on a link.
+create or replace function crm_relation_batch_rounds(
+    p_records uuid[],
+    p_sides crm_link_side[],
+    p_owners uuid[],
+    p_source_single boolean[],
+    p_target_single boolean[]
+) returns integer language sql immutable as $$
+    select case when exists (select 1 from unnest(p_owners, p_sides) as o (owner, side)
+                             where o.side <> 'user' group by o.owner having count(distinct o.side) > 1)
+                  or exists (select 1 from unnest(p_records, p_sides, p_owners, p_source_single, p_target_single)
+                                           as o (rec, side, owner, source_single, target_single)
+                             where (o.side = 'source' and o.target_single) or (o.side = 'target' and o.source_single)
+                             group by o.owner having count(distinct o.rec) > 1)
+           then null
+           else (select max(c)::integer from (select count(*) as c from unnest(p_records) as r (rec) group by r.rec) as g) end
+$$;
+
+-- crm_relation_apply_batch's set-based path (see there; same arguments and rows): rounds of
+-- operations on distinct records, each checked (record, If-Match, the IDs to add, validated
+-- for the whole batch at once) and written by crm_link_change_set; versions bumped once per
+-- changed operation; then every event, in operation order.
+create or replace function crm_relation_apply_set(
+    p_org uuid,
+    p_object uuid,
+    p_records uuid[],
+    p_sides crm_link_side[],
+    p_owners uuid[],
+    p_related uuid[],
+    p_source_single boolean[],
+    p_target_single boolean[],
+    p_add_counts integer[],
+    p_adds uuid[],
+    p_remove_counts integer[],
+    p_removes uuid[],
+    p_expected_counts integer[],
+    p_expected bigint[],
+    p_context jsonb,
+    p_events jsonb
+) returns table (
+    r_op integer,
+    r_outcome crm_relation_outcome,
+    r_version bigint,
+    r_added uuid[],
+    r_removed uuid[],
+    r_missing uuid[],
+    r_inactive uuid[]
+) language plpgsql as $$
+declare
+    n integer := cardinality(p_records);
+    v_add_ops integer[];
+    v_remove_ops integer[];
+    v_expected_from integer[];
+    v_round integer[];
+    v_rounds integer;
+    v_invalid boolean[] := array_fill(false, array[n]);
+    v_bad_ops integer[];
+    v_bad_ids uuid[];
+    v_bad_inactive boolean[];
+    v_outcome crm_relation_outcome[] := array_fill(null::crm_relation_outcome, array[n]);
+    v_version bigint[] := array_fill(null::bigint, array[n]);
+    v_apply boolean[];
+    v_any boolean;
+    v_changed integer[];
+    v_done_ops integer[] := '{}';
+    v_done_ids uuid[] := '{}';
+    v_done_added boolean[] := '{}';
+    v_all_changed integer[] := '{}';
+    i integer;
+    v_row record;
+begin
+    -- The operation of each ID, where each operation's If-Match versions start, its round.
+    select coalesce(array_agg(o.i::integer order by o.i, g), '{}') into v_add_ops
+    from unnest(p_add_counts) with ordinality as o (c, i), generate_series(1, o.c) as g;
+    select coalesce(array_agg(o.i::integer order by o.i, g), '{}') into v_remove_ops
+    from unnest(p_remove_counts) with ordinality as o (c, i), generate_series(1, o.c) as g;
+    select array_agg(s.f::integer order by s.i) into v_expected_from
+    from (select o.i, coalesce(sum(greatest(o.c, 0)) over (order by o.i rows between unbounded preceding and 1 preceding), 0) as f
+          from unnest(p_expected_counts) with ordinality as o (c, i)) as s;
+    select array_agg(s.r order by s.i), max(s.r) into v_round, v_rounds
+    from (select o.i, row_number() over (partition by o.rec order by o.i)::integer as r
+          from unnest(p_records) with ordinality as o (rec, i)) as s;
+    -- Every ID to add, checked once: a batch creates and deletes no records or members.
+    select array_agg(v_add_ops[u.r_index]), array_agg(p_adds[u.r_index]), array_agg(u.r_inactive)
+    into v_bad_ops, v_bad_ids, v_bad_inactive
+    from crm_link_unlinkable_set(p_org, p_sides, p_related, p_adds, v_add_ops) as u;
+    foreach i in array coalesce(v_bad_ops, '{}') loop
+        v_invalid[i] := true;
+    end loop;
+
+    for k in 1 .. v_rounds loop
+        -- The round's operations, checked in crm_relation_apply's order against the record as
+        -- the earlier rounds left it (locked by the caller).
+        v_apply := array_fill(false, array[n]);
+        v_any := false;
+        for v_row in
+            select o.i::integer as i, c.object_id, c.version
+            from unnest(v_round) with ordinality as o (rnd, i)
+            left join crm_records c on c.organization_id = p_org and c.record_id = p_records[o.i]
+            where o.rnd = k
+        loop
+            if v_row.object_id is distinct from p_object then
+                v_outcome[v_row.i] := 'not_found';
+            elsif p_expected_counts[v_row.i] >= 0 and not coalesce(v_row.version = any(
+                    p_expected[v_expected_from[v_row.i] + 1 : v_expected_from[v_row.i] + p_expected_counts[v_row.i]]), false) then
+                v_outcome[v_row.i] := 'precondition_failed';
+                v_version[v_row.i] := v_row.version;
+            elsif v_invalid[v_row.i] then
+                v_outcome[v_row.i] := 'invalid';
+            else
+                v_outcome[v_row.i] := 'applied';
+                v_version[v_row.i] := v_row.version;
+                v_apply[v_row.i] := true;
+                v_any := true;
+            end if;
+        end loop;
+        continue when not v_any;
+
+        with c as materialized (
+                 select * from crm_link_change_set(p_org, v_apply, p_records, p_sides, p_owners, p_source_single,
+                                                   p_target_single, p_adds, v_add_ops, p_removes, v_remove_ops))
+        select v_done_ops || coalesce((select array_agg(c.r_op) from c), '{}'),
+               v_done_ids || coalesce((select array_agg(c.r_id) from c), '{}'),
+               v_done_added || coalesce((select array_agg(c.r_added) from c), '{}'),
+               coalesce((select array_agg(distinct c.r_op) from c), '{}')
+        into v_done_ops, v_done_ids, v_done_added, v_changed;
+        if cardinality(v_changed) > 0 then
+            -- One operation per record in a round: one version each.
+            update crm_records set version = version + 1, updated_at = now()
+            where organization_id = p_org and record_id = any(array(select p_records[c] from unnest(v_changed) as c));
+            foreach i in array v_changed loop
+                v_version[i] := v_version[i] + 1;
+            end loop;
+            v_all_changed := v_all_changed || v_changed;
+        end if;
+    end loop;
+
+    -- One event per changed operation, in operation order, in crm_link_change's shape (the
+    -- same columns, crm_event_payload), inserted directly as crm_link_change does: through
+    -- crm_events_append the events would be built as JSON only to be taken apart again, which
+    -- cost as much as the link writes.
+    insert into crm_events (organization_id, event_id, type, aggregate_type, aggregate_id, object_slug,
+                            related_object_slug, record_id, record_version, payload)
+    select p_org, e.id, e.ev ->> 'type', e.ev ->> 'aggregate_type', e.rec, e.ev ->> 'object_slug',
+           e.ev ->> 'related_object_slug', e.rec, e.version,
+           crm_event_payload(e.id, e.ev ->> 'type', e.ev ->> 'object_slug', e.rec, e.version, p_context,
+               (e.ev -> 'data') || jsonb_build_object('added', coalesce(d.added, '[]'), 'removed', coalesce(d.removed, '[]')))
+    from (select c.op, gen_random_uuid() as id, p_events -> (c.op - 1) as ev, p_records[c.op] as rec,
+                 v_version[c.op] as version
+          from unnest(v_all_changed) as c (op)) as e
+    left join (select x.op, jsonb_agg(x.id order by x.id) filter (where x.added) as added,
+                      jsonb_agg(x.id order by x.id) filter (where not x.added) as removed
+               from unnest(v_done_ops, v_done_ids, v_done_added) as x (op, id, added) group by x.op) as d
+      on d.op = e.op
+    order by e.op;
+
+    return query
+    select (o.i - 1)::integer, v_outcome[o.i], v_version[o.i],
+           case when v_outcome[o.i] = 'applied' then coalesce(d.added, '{}') end,
+           case when v_outcome[o.i] = 'applied' then coalesce(d.removed, '{}') end,
+           case when v_outcome[o.i] = 'invalid' then b.missing end,
+           case when v_outcome[o.i] = 'invalid' then b.inactive end
+    from generate_series(1, n) as o (i)
+    left join (select x.op, array_agg(x.id order by x.id) filter (where x.added) as added,
+                      array_agg(x.id) filter (where not x.added) as removed
+               from unnest(v_done_ops, v_done_ids, v_done_added) as x (op, id, added) group by x.op) as d on d.op = o.i
+    left join (select x.op, array_agg(x.id) filter (where not x.inactive) as missing,
+                      array_agg(x.id) filter (where x.inactive) as inactive
+               from unnest(v_bad_ops, v_bad_ids, v_bad_inactive) as x (op, id, inactive) group by x.op) as b on b.op = o.i
+    order by o.i;
 end;
 $$;
