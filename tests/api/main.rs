@@ -7,6 +7,7 @@ mod attributes;
 mod auth;
 mod batch;
 mod batch_events;
+mod batch_paths;
 mod bounded;
 mod cache;
 mod changes;
