@@ -28,6 +28,8 @@ pub enum AppError {
 pub struct Database {
     /// The connection pool.
     pub pool: PgPool,
+    /// Where the pool connects (with the password: for the webhook engine's own pool).
+    url: String,
     /// Where the pool connects, password redacted.
     pub description: String,
     embedded: Option<EmbeddedPg>,
@@ -57,7 +59,7 @@ impl Database {
             .await
             .map_err(|source| AppError::Connect { url: redact_url(&url), source })?;
         db::migrate(&pool).await?;
-        Ok(Database { pool, description, embedded })
+        Ok(Database { pool, url, description, embedded })
     }
 
     /// Closes the pool, then stops the bundled cluster if this process started it.
@@ -94,7 +96,15 @@ pub async fn serve(config: &Config, demo: bool) -> Result<(), AppError> {
         .with_auth_failure_limit(config.auth_failure_limit)
         .with_webhooks(config.webhooks.clone());
     let feed = state.feed.clone();
-    let engine = crate::webhooks::engine::spawn(database.pool.clone(), (*state.webhooks).clone(), state.feed.clone());
+    // Its own HTTP client too: pooled receiver connections live on the runtime that opened them.
+    let webhooks = crate::webhooks::Webhooks::new(state.webhooks.settings.clone());
+    let engine = match crate::webhooks::runner::start(database.url.clone(), webhooks, state.feed.clone()) {
+        Ok(engine) => engine,
+        Err(e) => {
+            database.close().await;
+            return Err(AppError::Other(format!("starting the webhook engine failed: {e}")));
+        }
+    };
     let router = http::router(state, &layers).map_err(AppError::Other)?;
     let purger = tokio::spawn(purge_idempotency_keys(database.pool.clone()));
     let pruner = crate::feed::spawn_pruner(database.pool.clone(), event_retention);
@@ -118,21 +128,17 @@ pub async fn serve(config: &Config, demo: bool) -> Result<(), AppError> {
     };
     server::run(listener, router, limits, stopping).await;
     tracing::info!("shutting down");
-    stop_engine(engine).await;
+    engine.stop(ENGINE_GRACE).await;
     purger.abort();
     pruner.abort();
     database.close().await;
     Ok(())
 }
 
-/// The feed is closed: workers hand their subscriptions back after the delivery under way
-/// (so another process takes them over at once); a receiver slower than this is cut short,
-/// and its event is delivered again later.
-async fn stop_engine(mut engine: tokio::task::JoinHandle<()>) {
-    if tokio::time::timeout(std::time::Duration::from_secs(5), &mut engine).await.is_err() {
-        engine.abort();
-    }
-}
+/// How long shutdown waits for webhook workers to hand their subscriptions back (so another
+/// process takes them over at once); a receiver slower than this is cut short, and its event
+/// is delivered again later.
+const ENGINE_GRACE: std::time::Duration = std::time::Duration::from_secs(5);
 
 /// `CRM_MAX_CONNECTIONS`, lowered to what the open-file limit (raised to its hard limit first)
 /// leaves after the probe reserve and the descriptors the process needs besides connections.

@@ -6,6 +6,7 @@ pub mod client;
 pub mod delivery;
 pub mod engine;
 pub mod feed;
+pub mod runner;
 
 use std::time::Duration;
 
