@@ -1,5 +1,5 @@
 """The measurements of bench/hardening; prints one line per attack with its target."""
-import json, os, re, socket, statistics, subprocess, threading, time, urllib.request, uuid
+import hashlib, json, os, re, socket, statistics, subprocess, threading, time, urllib.request, uuid
 
 BASE, TOKEN, OTHER = os.environ["BASE"], os.environ["TOKEN"], os.environ["OTHER"]
 HOST, PORT = "127.0.0.1", int(BASE.rsplit(":", 1)[1])
@@ -42,12 +42,14 @@ def psql(sql):
 
 
 def wrk(path, token, seconds=8, connections=16):
-    lua = os.path.join(os.environ["WORK"], "auth.lua")
+    # One script per token: two runs at once must not overwrite each other's header.
+    lua = os.path.join(os.environ["WORK"], f"auth-{hashlib.sha256(token.encode()).hexdigest()[:12]}.lua")
     open(lua, "w").write(f'wrk.headers["Authorization"] = "Bearer {token}"\n')
     out = subprocess.run(["wrk", "-t2", f"-c{connections}", f"-d{seconds}s", "--latency", "-s", lua, BASE + path],
                          capture_output=True, text=True).stdout
     total = int(re.search(r"(\d+) requests in", out).group(1))
-    p50 = re.search(r"50%\s+(\S+)", out).group(1)
+    # The latency distribution's line, not a "+/- Stdev" column that happens to end in 50%.
+    p50 = re.search(r"^\s+50%\s+(\S+)", out, re.MULTILINE).group(1)
     return total, p50
 
 
