@@ -7,6 +7,7 @@ use uuid::Uuid;
 use crate::app::{self, Database};
 use crate::config::Config;
 use crate::db;
+use crate::domain::event::ChangeContext;
 use crate::domain::member::{Email, Role};
 use crate::domain::scope::{Scope, Scopes};
 use crate::domain::slug::Slug;
@@ -141,7 +142,9 @@ async fn admin(command: Command, database: &Database) -> CliResult {
         Command::Org(OrgCommand::Create { slug, name }) => {
             let slug = Slug::parse(&slug).map_err(|e| format!("invalid slug '{slug}': {e}"))?;
             let name = name.unwrap_or_else(|| slug.to_string());
-            let org = db::organizations::create(pool, &slug, &name).await?;
+            let org = db::organizations::create(pool, &slug, &name, &ChangeContext::cli("org create")).await?;
+            // Long polls in running servers learn of it now, not at their next local write.
+            crate::feed::announce(pool, org.organization_id).await;
             println!("{}", org.organization_id);
         }
         Command::Member(MemberCommand::Add(add)) => {

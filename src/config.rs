@@ -122,6 +122,7 @@ impl Config {
             retention: Duration::from_secs(u64::from(self.event_retention_days) * 86_400),
             max_wait: Duration::from_secs(60).min(self.request_timeout.saturating_sub(Duration::from_secs(1))),
             max_waiters: self.feed_max_waiters as usize,
+            page_bytes: crate::feed::PAGE_BYTES,
         }
     }
 

@@ -37,7 +37,9 @@ pub struct Demo {
 pub async fn seed(pool: &PgPool) -> DemoResult<Demo> {
     let org = match db::organizations::find_by_slug(pool, "demo").await? {
         Some(org) => org.organization_id,
-        None => db::organizations::create(pool, &Slug::parse("demo")?, "Demo Workspace").await?.organization_id,
+        None => {
+            db::organizations::create(pool, &Slug::parse("demo")?, "Demo Workspace", &actor()).await?.organization_id
+        }
     };
     let mut owners = Vec::new();
     for (email, first, last, role) in [

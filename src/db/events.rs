@@ -167,18 +167,21 @@ struct PageRow {
     cur: String,
     head_xmax: String,
     found: i64,
+    kept: i64,
     last_seq: Option<i64>,
     events: Option<String>,
 }
 
 /// Up to `count` events of the organization after `after` (from the oldest retained event
-/// when `None`), in commit order. `now` (Unix seconds) stamps the cursor it returns.
+/// when `None`), in commit order, stopping before the event that would take the page's events
+/// past `bytes` (a page holds at least one), so large events cannot make a page unbounded.
+/// `now` (Unix seconds) stamps the cursor it returns.
 pub async fn read(
     pool: &PgPool,
     organization_id: Uuid,
     after: Option<&Cursor>,
     filter: &Filter,
-    count: u16,
+    (count, bytes): (u16, usize),
     now: i64,
 ) -> Result<Page, ReadError> {
     let start = Cursor { prev: Snapshot::empty(), within: None, issued_at: now };
@@ -189,7 +192,7 @@ pub async fn read(
     // the head uses the xid index and one deep in a batch the primary key (seq order).
     let row: PageRow = sqlx::query_as(
         "with page as materialized (
-             select e.seq, e.payload from crm_events e
+             select e.seq, e.payload::text as payload from crm_events e
              where e.organization_id = $1
                and e.xid >= $3::text::xid8
                and pg_visible_in_snapshot(e.xid, (select coalesce($2::text::pg_snapshot, pg_current_snapshot())))
@@ -198,13 +201,20 @@ pub async fn read(
                and ($6::text[] is null or e.type = any($6))
                and ($7::text is null or e.object_slug = $7 or e.related_object_slug = $7)
              order by e.seq
-             limit $8 + 1)
+             limit $8 + 1),
+         kept as (
+             select seq, payload from (
+                 select seq, payload, row_number() over w as n,
+                        coalesce(sum(octet_length(payload)) over (w rows between unbounded preceding and 1 preceding), 0)
+                            as before
+                 from page window w as (order by seq)) p
+             where n <= $8 and before < $9)
          select coalesce($2::text::pg_snapshot, pg_current_snapshot())::text as cur,
                 pg_snapshot_xmax(pg_current_snapshot())::text as head_xmax,
                 (select count(*) from page) as found,
-                (select max(seq) from (select seq from page order by seq limit $8) s) as last_seq,
-                (select string_agg(payload::text, ',' order by seq)
-                 from (select seq, payload from page order by seq limit $8) s) as events",
+                (select count(*) from kept) as kept,
+                (select max(seq) from kept) as last_seq,
+                (select string_agg(payload, ',' order by seq) from kept) as events",
     )
     .persistent(false)
     .bind(organization_id)
@@ -215,6 +225,7 @@ pub async fn read(
     .bind(types)
     .bind(filter.object_slug.as_deref())
     .bind(i64::from(count))
+    .bind(i64::try_from(bytes).unwrap_or(i64::MAX))
     .fetch_one(pool)
     .await?;
     let head_xmax: u64 = row.head_xmax.parse().map_err(|_| ReadError::Foreign)?;
@@ -222,14 +233,14 @@ pub async fn read(
     if after.prev.xmax() > head_xmax || cur.xmax() > head_xmax {
         return Err(ReadError::Foreign);
     }
-    let has_more = row.found > i64::from(count);
+    let has_more = row.found > row.kept;
     let next = match (has_more, row.last_seq) {
         (true, Some(last_seq)) => {
             Cursor { prev: after.prev.clone(), within: Some(Within { cur, last_seq }), issued_at: after.issued_at }
         }
         _ => Cursor { prev: cur, within: None, issued_at: now },
     };
-    let count = usize::try_from(row.found.min(i64::from(count))).unwrap_or_default();
+    let count = usize::try_from(row.kept).unwrap_or_default();
     Ok(Page { events_json: row.events.unwrap_or_default(), count, next, has_more })
 }
 

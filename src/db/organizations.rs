@@ -4,6 +4,7 @@ use chrono::{DateTime, Utc};
 use sqlx::{PgConnection, PgPool};
 use uuid::Uuid;
 
+use crate::domain::event::ChangeContext;
 use crate::domain::slug::Slug;
 
 /// A stored organization.
@@ -24,14 +25,25 @@ pub enum CreateError {
     Database(#[from] sqlx::Error),
 }
 
-/// Creates an organization with its standard objects `people` and `companies`.
-pub async fn create(pool: &PgPool, slug: &Slug, name: &str) -> Result<Organization, CreateError> {
+/// Creates an organization with its standard objects `people` and `companies`, and their
+/// events in its feed.
+pub async fn create(
+    pool: &PgPool,
+    slug: &Slug,
+    name: &str,
+    context: &ChangeContext,
+) -> Result<Organization, CreateError> {
     let mut tx = pool.begin().await?;
-    let outcome = insert(&mut tx, slug, name).await;
+    let outcome = insert(&mut tx, slug, name, context).await;
     super::end(tx, outcome).await
 }
 
-async fn insert(conn: &mut PgConnection, slug: &Slug, name: &str) -> Result<Organization, CreateError> {
+async fn insert(
+    conn: &mut PgConnection,
+    slug: &Slug,
+    name: &str,
+    context: &ChangeContext,
+) -> Result<Organization, CreateError> {
     let org = sqlx::query_as::<_, Organization>(
         "insert into organizations (slug, name) values ($1, $2)
          returning organization_id, slug, name, created_at",
@@ -44,7 +56,8 @@ async fn insert(conn: &mut PgConnection, slug: &Slug, name: &str) -> Result<Orga
         true => CreateError::DuplicateSlug(slug.to_string()),
         false => CreateError::Database(e),
     })?;
-    sqlx::query("select crm_seed_standard_objects($1)").bind(org.organization_id).execute(conn).await?;
+    sqlx::query("select crm_seed_standard_objects($1)").bind(org.organization_id).execute(&mut *conn).await?;
+    super::schema_events::organization_created(conn, org.organization_id, context).await?;
     Ok(org)
 }
 

@@ -111,6 +111,29 @@ pub async fn object_written(
     Ok(true)
 }
 
+/// Appends what creating an organization created (its standard objects, from
+/// `crm_seed_standard_objects`): `crm.object.created` for each object, then
+/// `crm.attribute.created` for each attribute a client can see, as creating them through the
+/// API would.
+pub async fn organization_created(
+    conn: &mut PgConnection,
+    org: Uuid,
+    context: &ChangeContext,
+) -> Result<(), sqlx::Error> {
+    let objects = schema::load(&mut *conn, org, None).await?;
+    let created = objects.iter().map(|o| {
+        let payload = ObjectEventData { object: ObjectState::from(o), changes: None };
+        schema_event(EventType::ObjectCreated, o.object_id, &o.slug, data(payload))
+    });
+    let attributes = objects.iter().flat_map(|o| o.attributes.iter().filter(|a| !a.is_system).map(move |a| (o, a)));
+    let attributes = attributes.map(|(o, a)| {
+        let payload = AttributeEventData { attribute: AttributeState::from(a), changes: None };
+        schema_event(EventType::AttributeCreated, a.attribute_id, &o.slug, data(payload))
+    });
+    let new: Vec<NewEvent> = created.chain(attributes).collect();
+    events::append(conn, org, context, &new).await
+}
+
 fn schema_event(kind: EventType, aggregate_id: Uuid, slug: &str, data: Value) -> NewEvent {
     NewEvent { kind, aggregate_id, object_slug: slug.to_owned(), related_object_slug: None, record: None, data }
 }

@@ -16,7 +16,7 @@ use std::time::Duration;
 use tokio::sync::{Notify, OwnedSemaphorePermit, Semaphore, watch};
 use uuid::Uuid;
 
-pub use notifier::spawn_notifier;
+pub use notifier::{announce, spawn_notifier};
 pub use pruner::spawn_pruner;
 
 /// Limits of the feed.
@@ -28,7 +28,12 @@ pub struct FeedSettings {
     pub max_wait: Duration,
     /// Most requests long-polling at once in this process; more are answered 503.
     pub max_waiters: usize,
+    /// Bytes of events a page stops at (it holds at least one event).
+    pub page_bytes: usize,
 }
+
+/// A page of the feed stops before the event that would take it past this many bytes.
+pub const PAGE_BYTES: usize = 2 * 1024 * 1024;
 
 impl Default for FeedSettings {
     fn default() -> FeedSettings {
@@ -36,6 +41,7 @@ impl Default for FeedSettings {
             retention: Duration::from_secs(30 * 86_400),
             max_wait: Duration::from_secs(60),
             max_waiters: 1_000,
+            page_bytes: PAGE_BYTES,
         }
     }
 }
@@ -171,7 +177,7 @@ impl Feed {
             pending.iter().map(Uuid::to_string).collect::<Vec<_>>().join(",")
         };
         pending.clear();
-        Some(format!("{}|{orgs}", self.instance))
+        Some(notifier::payload(&self.instance.to_string(), &orgs))
     }
 }
 

@@ -5,6 +5,7 @@ use std::time::Duration;
 
 use sqlx::PgPool;
 use tokio::task::JoinHandle;
+use uuid::Uuid;
 
 use super::Feed;
 use crate::db;
@@ -12,6 +13,21 @@ use crate::db;
 /// At most one notification per this interval while writes happen: every notification is a
 /// tiny commit that takes PostgreSQL's cluster-wide notify lock.
 const COALESCE: Duration = Duration::from_millis(5);
+
+/// A notification's payload: who sent it (a process ignores its own) and the organizations
+/// whose feed moved (`*`: all).
+pub(super) fn payload(sender: &str, orgs: &str) -> String {
+    format!("{sender}|{orgs}")
+}
+
+/// From a process without a feed of its own (the command line), after its write committed:
+/// wakes the organization's long polls in every server process at once. Failing only delays
+/// them until their next wake-up, so it is logged, not returned.
+pub async fn announce(pool: &PgPool, organization_id: Uuid) {
+    if let Err(e) = db::events::notify(pool, &payload("cli", &organization_id.to_string())).await {
+        tracing::warn!(error = %e, "feed notification not sent");
+    }
+}
 
 /// Sends the queued organizations of `feed` to other processes until the pool closes.
 pub fn spawn_notifier(feed: Arc<Feed>, pool: PgPool) -> JoinHandle<()> {

@@ -32,7 +32,8 @@ pub struct ChangesQuery {
     /// (or empty) the feed starts at the oldest retained event.
     #[param(max_length = 8192, pattern = "^[A-Za-z0-9_-]*$")]
     pub after: Option<String>,
-    /// Events per page, 1–1000 (default 100).
+    /// Events per page, 1–1000 (default 100). A page holds fewer when its events would pass
+    /// 2 MiB (`hasMore` is then true): large events cannot make a page unbounded.
     #[param(value_type = Option<i32>, minimum = 1, maximum = 1000)]
     pub count: Option<String>,
     /// Only these types, comma-separated (e.g. `crm.record.created,crm.relation.updated`).
@@ -168,7 +169,8 @@ async fn follow(state: &AppState, org: Uuid, mut request: FeedRequest) -> Result
 }
 
 async fn read(state: &AppState, org: Uuid, request: &FeedRequest) -> Result<Page, ApiError> {
-    db::events::read(&state.pool, org, request.after.as_ref(), &request.filter, request.count, now()).await.map_err(
+    let size = (request.count, state.feed.settings.page_bytes);
+    db::events::read(&state.pool, org, request.after.as_ref(), &request.filter, size, now()).await.map_err(
         |e| match e {
             ReadError::Foreign => invalid_cursor(),
             ReadError::Database(e) => e.into(),

@@ -16,12 +16,13 @@ async fn products(app: &TestApp, org: &crate::helpers::TestOrg) {
 async fn schema_writes_record_their_events_with_actor_and_request() {
     let app = spawn_app().await;
     let org = app.org("acme").await;
+    let start = app.head_cursor(&org).await;
     products(&app, &org).await;
     app.object(&org, "orders").await;
     let relation = json!({"label": "Products", "type": "relation", "relationType": "many_to_many",
         "relatedObjectSlug": "products", "relatedObjectLabel": "Orders"});
     app.attribute(&org, "orders", relation).await;
-    let (events, _) = app.all_changes(&org, "", 100).await;
+    let (events, _) = app.all_changes(&org, &start, 100).await;
     assert_eq!(
         types(&events),
         [
@@ -86,13 +87,48 @@ async fn a_refused_write_leaves_no_event() {
 }
 
 #[tokio::test]
+async fn creating_an_organization_records_its_standard_objects() {
+    let app = spawn_app().await;
+    let org = app.org("acme").await;
+    let (events, _) = app.all_changes(&org, "", 100).await;
+    let schema = app.get("/v2/crm/objects", &org.token).await.body;
+    let objects = schema["collection"].as_array().unwrap();
+    let created: Vec<&str> = events
+        .iter()
+        .filter(|e| e["type"] == "crm.object.created")
+        .map(|e| e["objectSlug"].as_str().unwrap())
+        .collect();
+    assert_eq!(created, objects.iter().map(|o| o["slug"].as_str().unwrap()).collect::<Vec<_>>());
+    let attributes = events.iter().filter(|e| e["type"] == "crm.attribute.created").count();
+    assert_eq!(attributes + created.len(), events.len(), "only object and attribute events");
+    for object in objects {
+        let slug = object["slug"].as_str().unwrap();
+        let keys: Vec<&str> =
+            object["attributes"].as_array().unwrap().iter().map(|a| a["key"].as_str().unwrap()).collect();
+        let recorded: Vec<&str> = events
+            .iter()
+            .filter(|e| e["type"] == "crm.attribute.created" && e["objectSlug"] == slug)
+            .map(|e| e["data"]["attribute"]["key"].as_str().unwrap())
+            .collect();
+        // Every attribute but the system ones (id, created_at, updated_at), in display order.
+        let visible: Vec<&str> = keys.into_iter().filter(|k| !["id", "created_at", "updated_at"].contains(k)).collect();
+        assert_eq!(recorded, visible, "{slug}");
+    }
+    assert!(events.iter().all(|e| e["actor"]["type"] == "cli" && e["actor"]["name"] == "org create"), "{events:?}");
+}
+
+#[tokio::test]
 async fn an_organization_sees_only_its_own_events_whatever_the_cursor() {
     let app = spawn_app().await;
     let (acme, globex) = (app.org("acme").await, app.org("globex").await);
+    let start = app.head_cursor(&acme).await;
     products(&app, &acme).await;
-    let (acme_events, acme_cursor) = app.all_changes(&acme, "", 100).await;
+    let (acme_events, acme_cursor) = app.all_changes(&acme, &start, 100).await;
     assert_eq!(acme_events.len(), 2);
-    assert!(app.changes(&globex, "").await.events.is_empty());
+    assert!(app.changes(&globex, &format!("after={start}")).await.events.is_empty());
+    // From the oldest event: only globex's own creation.
+    let (globex_all, _) = app.all_changes(&globex, "", 100).await;
+    assert!(globex_all.iter().all(|e| ["people", "companies"].contains(&e["objectSlug"].as_str().unwrap())));
     // Another organization's cursor is only a position: it reveals nothing of that organization.
     assert!(app.changes(&globex, &format!("after={acme_cursor}")).await.events.is_empty());
     app.object(&globex, "deals").await;
@@ -106,16 +142,19 @@ async fn an_organization_sees_only_its_own_events_whatever_the_cursor() {
 async fn filters_select_types_and_objects() {
     let app = spawn_app().await;
     let org = app.org("acme").await;
+    let start = app.head_cursor(&org).await;
     products(&app, &org).await;
     app.object(&org, "orders").await;
-    let only = app.changes(&org, "types=crm.attribute.created").await.events;
+    let only = app.changes(&org, &format!("after={start}&types=crm.attribute.created")).await.events;
     assert_eq!(types(&only), ["crm.attribute.created"]);
     let orders = app.changes(&org, "objectSlug=orders").await.events;
     assert_eq!((orders.len(), orders[0]["objectSlug"].as_str()), (1, Some("orders")));
     let both = app.changes(&org, "types=crm.object.created,crm.attribute.created&objectSlug=products").await;
     assert_eq!(types(&both.events), ["crm.object.created", "crm.attribute.created"]);
-    // An empty `after` is no cursor: from the oldest event.
-    assert_eq!(app.changes(&org, "after=").await.events.len(), 3);
+    // An empty `after` is no cursor: from the oldest event (the organization's creation).
+    let oldest = app.changes(&org, "after=").await.events;
+    assert_eq!(oldest, app.changes(&org, "").await.events);
+    assert_eq!(oldest[0]["objectSlug"], "people");
 }
 
 #[tokio::test]
@@ -168,6 +207,7 @@ async fn a_cursor_older_than_retention_is_410_with_how_to_resync() {
 async fn the_pruner_deletes_only_events_past_retention() {
     let app = spawn_app().await;
     let org = app.org("acme").await;
+    let start = app.head_cursor(&org).await;
     products(&app, &org).await;
     app.object(&org, "orders").await;
     sqlx::query("update crm_events set occurred_at = now() - interval '40 days' where object_slug = 'products'")
@@ -175,7 +215,7 @@ async fn the_pruner_deletes_only_events_past_retention() {
         .await
         .unwrap();
     assert_eq!(db::events::prune(&app.pool, 30 * 86_400, 1).await.unwrap(), Some(2));
-    let (left, _) = app.all_changes(&org, "", 100).await;
+    let (left, _) = app.all_changes(&org, &start, 100).await;
     assert_eq!(types(&left), ["crm.object.created"]);
     assert_eq!(left[0]["objectSlug"], "orders");
 }

@@ -8,7 +8,7 @@ use crm_api::db;
 use crm_api::db::events::NewEvent;
 use crm_api::domain::event::{ChangeContext, EventType};
 use crm_api::feed::FeedSettings;
-use serde_json::json;
+use serde_json::{Value, json};
 use sqlx::{Connection, PgConnection};
 use uuid::Uuid;
 
@@ -26,6 +26,8 @@ fn slugs(events: &[serde_json::Value]) -> Vec<&str> {
 async fn a_transaction_committing_late_is_delivered_after_the_cursor_not_behind_it() {
     let app = spawn_app().await;
     let org = app.org("acme").await;
+    // After the organization's own creation events.
+    let start = app.head_cursor(&org).await;
     // A writer takes its sequence number and stays open while others commit.
     let mut late = PgConnection::connect(&app.database_url).await.unwrap();
     let mut tx = late.begin().await.unwrap();
@@ -41,7 +43,7 @@ async fn a_transaction_committing_late_is_delivered_after_the_cursor_not_behind_
     object(&app, &org, "first").await;
     object(&app, &org, "second").await;
     // The reader advances past everything committed, one event per page.
-    let (seen, cursor) = app.all_changes(&org, "", 1).await;
+    let (seen, cursor) = app.all_changes(&org, &start, 1).await;
     assert_eq!(slugs(&seen), ["first", "second"]);
     assert!(app.changes(&org, &format!("after={cursor}")).await.events.is_empty());
     tx.commit().await.unwrap();
@@ -50,7 +52,7 @@ async fn a_transaction_committing_late_is_delivered_after_the_cursor_not_behind_
     assert_eq!(slugs(&after), ["late", "third"]);
     // A reader starting over gets them in one batch (all committed before it read), once
     // each, in sequence order: the order of any one record's versions.
-    let (all, _) = app.all_changes(&org, "", 2).await;
+    let (all, _) = app.all_changes(&org, &start, 2).await;
     assert_eq!(slugs(&all), ["late", "first", "second", "third"]);
 }
 
@@ -58,10 +60,11 @@ async fn a_transaction_committing_late_is_delivered_after_the_cursor_not_behind_
 async fn paging_returns_every_event_once_in_order() {
     let app = spawn_app().await;
     let org = app.org("acme").await;
+    let start = app.head_cursor(&org).await;
     for i in 0..7 {
         object(&app, &org, &format!("object{i}")).await;
     }
-    let first = app.changes(&org, "count=3").await;
+    let first = app.changes(&org, &format!("after={start}&count=3")).await;
     assert_eq!((first.events.len(), first.has_more), (3, true));
     let (rest, cursor) = app.all_changes(&org, &first.next, 3).await;
     let all: Vec<_> = first.events.iter().chain(&rest).cloned().collect();
@@ -146,4 +149,29 @@ async fn waiters_beyond_the_limit_are_told_to_retry() {
     // Without waiting there is no limit.
     assert_eq!(limited.get(&format!("/v2/changes?after={head}"), &org.token).await.status, StatusCode::OK);
     assert_eq!(types(&first.body["collection"].as_array().unwrap().clone()), ["crm.object.created"]);
+}
+
+#[tokio::test]
+async fn a_page_stops_before_its_byte_limit_and_the_next_page_goes_on() {
+    let app = spawn_app().await;
+    let org = app.org("acme").await;
+    let head = app.head_cursor(&org).await;
+    let names: Vec<String> = (0..12).map(|n| format!("object{n}")).collect();
+    for name in &names {
+        object(&app, &org, name).await;
+    }
+    let small = app.with_feed(FeedSettings { page_bytes: 1500, ..FeedSettings::default() });
+    let first = small.changes(&org, &format!("after={head}&count=100")).await;
+    assert!(first.has_more && (2..12).contains(&first.events.len()), "{} events", first.events.len());
+    // Stored text is a little larger than serde's compact form, so this undercounts: every
+    // event but the last was taken while the page was below the limit.
+    let sizes: Vec<usize> = first.events.iter().map(|e| e.to_string().len()).collect();
+    assert!(sizes[..sizes.len() - 1].iter().sum::<usize>() < 1500, "{sizes:?}");
+    let (rest, _) = small.all_changes(&org, &first.next, 100).await;
+    let all: Vec<Value> = first.events.into_iter().chain(rest).collect();
+    assert_eq!(slugs(&all), names.iter().map(String::as_str).collect::<Vec<_>>());
+    // An event larger than the limit still goes out, alone on its page.
+    let tiny = app.with_feed(FeedSettings { page_bytes: 1, ..FeedSettings::default() });
+    let one = tiny.changes(&org, &format!("after={head}&count=100")).await;
+    assert_eq!((slugs(&one.events), one.has_more), (vec!["object0"], true));
 }

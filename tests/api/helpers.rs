@@ -8,6 +8,7 @@ use axum::Router;
 use axum::body::Body;
 use axum::http::{HeaderMap, Method, Request, StatusCode};
 use crm_api::db;
+use crm_api::domain::event::ChangeContext;
 use crm_api::domain::member::{Email, Role};
 use crm_api::domain::scope::{Scope, Scopes};
 use crm_api::domain::slug::Slug;
@@ -127,7 +128,10 @@ pub async fn spawn_app_with(configure: impl FnOnce(AppState) -> AppState) -> Tes
 impl TestApp {
     /// Creates an organization and a token with every scope.
     pub async fn org(&self, slug: &str) -> TestOrg {
-        let org = db::organizations::create(&self.pool, &Slug::parse(slug).unwrap(), slug).await.unwrap();
+        let org =
+            db::organizations::create(&self.pool, &Slug::parse(slug).unwrap(), slug, &ChangeContext::cli("org create"))
+                .await
+                .unwrap();
         let token = self.token(org.organization_id, &Scope::ALL).await;
         TestOrg { id: org.organization_id, slug: slug.to_owned(), token }
     }
