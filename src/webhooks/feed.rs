@@ -68,7 +68,8 @@ pub async fn read(
         types: types.map(|names| names.iter().filter_map(|n| EventType::parse(n)).collect()),
         object_slug: None,
     };
-    let page = events::read(pool, organization_id, Some(&start), &filter, limit, Utc::now().timestamp()).await?;
+    let size = (limit, crate::feed::PAGE_BYTES);
+    let page = events::read(pool, organization_id, Some(&start), &filter, size, Utc::now().timestamp()).await?;
     let values: Vec<serde_json::Value> =
         serde_json::from_str(&format!("[{}]", page.events_json)).map_err(|_| ReadError::Malformed)?;
     let events = values
@@ -116,7 +117,9 @@ impl Page {
             object_slug: None,
         };
         let count = u16::try_from(delivered).unwrap_or(u16::MAX);
-        let prefix = events::read(pool, organization_id, Some(&pinned), &filter, count, Utc::now().timestamp()).await?;
+        // A prefix of a page is within the page's byte bound too, so this is exactly it.
+        let size = (count, crate::feed::PAGE_BYTES);
+        let prefix = events::read(pool, organization_id, Some(&pinned), &filter, size, Utc::now().timestamp()).await?;
         Ok(prefix.next.encode())
     }
 }
