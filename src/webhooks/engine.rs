@@ -76,6 +76,9 @@ async fn dispatch(engine: Arc<Engine>) {
     let mut wake = engine.feed.subscribe_all();
     let mut workers = JoinSet::new();
     while !engine.pool.is_closed() && !engine.feed.is_closing() {
+        // Read before claiming: a retry falling due between the two is claimed, one due later
+        // is in `until` (read after claiming, one due in between would be in neither).
+        let until = next_due(&engine).await;
         let free = slots.available_permits();
         if free > 0 {
             let lease = engine.webhooks.settings.lease;
@@ -89,7 +92,6 @@ async fn dispatch(engine: Arc<Engine>) {
                 Err(e) => tracing::warn!(error = %e, "leasing webhook subscriptions failed"),
             }
         }
-        let until = next_due(&engine).await;
         tokio::select! {
             _ = woken(&mut wake) => {}
             _ = engine.freed.notified() => {}
