@@ -188,13 +188,18 @@ pub async fn read(
     let after = after.unwrap_or(&start);
     let within = after.within.as_ref();
     let types = filter.types.as_ref().map(|t| t.iter().map(|t| t.as_str()).collect::<Vec<_>>());
-    // Unnamed statement (not persistent): planned with the actual values, so a position near
-    // the head uses the xid index and one deep in a batch the primary key (seq order).
+    // Where to start looking. Following the head (a first page after a delivered snapshot): the
+    // xid index, from the oldest transaction that snapshot did not see. Deep in a batch or from
+    // the oldest event: the primary key in seq order, from `last_seq`, with no xid bound, so the
+    // plan does not hang on statistics (without them, a fresh table's xid bound looked selective
+    // and each page of a long backlog sorted every event after it). The statement is unnamed
+    // (planned with its values), so a null bound drops out of the plan.
+    let xid_from = (within.is_none() && after.prev != Snapshot::empty()).then(|| after.prev.xmin().to_string());
     let row: PageRow = sqlx::query_as(
         "with page as materialized (
              select e.seq, e.payload::text as payload from crm_events e
              where e.organization_id = $1
-               and e.xid >= $3::text::xid8
+               and ($3::text is null or e.xid >= $3::text::xid8)
                and pg_visible_in_snapshot(e.xid, (select coalesce($2::text::pg_snapshot, pg_current_snapshot())))
                and not pg_visible_in_snapshot(e.xid, $4::text::pg_snapshot)
                and e.seq > $5
@@ -219,7 +224,7 @@ pub async fn read(
     .persistent(false)
     .bind(organization_id)
     .bind(within.map(|w| w.cur.to_pg()))
-    .bind(after.prev.xmin().to_string())
+    .bind(xid_from)
     .bind(after.prev.to_pg())
     .bind(within.map_or(0, |w| w.last_seq))
     .bind(types)
