@@ -3,19 +3,9 @@
 
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
+use super::event::EventType;
 use super::problem::Problem;
 
-/// The event types a subscription can name; `crm.*` stands for all of them.
-pub const EVENT_TYPES: [&str; 8] = [
-    "crm.record.created",
-    "crm.record.updated",
-    "crm.record.deleted",
-    "crm.relation.updated",
-    "crm.object.created",
-    "crm.object.updated",
-    "crm.attribute.created",
-    "crm.attribute.updated",
-];
 /// The wildcard for every CRM event type.
 pub const ALL_EVENTS: &str = "crm.*";
 /// Longest accepted callback URL.
@@ -135,8 +125,9 @@ pub fn parse_events(raw: &[String], pointer: &str) -> Result<Vec<String>, Vec<Pr
     let mut problems = Vec::new();
     let mut events: Vec<String> = Vec::new();
     for (i, event) in raw.iter().enumerate() {
-        if event != ALL_EVENTS && !EVENT_TYPES.contains(&event.as_str()) {
-            let message = format!("unknown event type '{event}'; expected crm.* or one of {}", EVENT_TYPES.join(", "));
+        if event != ALL_EVENTS && EventType::parse(event).is_none() {
+            let names = EventType::ALL.map(EventType::as_str).join(", ");
+            let message = format!("unknown event type '{event}'; expected crm.* or one of {names}");
             problems.push(Problem::new(format!("{pointer}/{i}"), "invalid_value", message));
         } else if !events.contains(event) {
             events.push(event.clone());
