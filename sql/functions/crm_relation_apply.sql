@@ -44,7 +44,17 @@ create or replace function crm_relation_apply(
     r_link_sides crm_link_side[],
     r_link_owners uuid[],
     r_link_others uuid[]
-) language plpgsql as $$
+) language plpgsql
+-- Plans that do not depend on the call: PL/pgSQL keeps each statement's plan, but a statement
+-- with parameters is planned afresh with the call's values for as long as those custom plans
+-- look cheaper than the generic plan, and with array parameters (whose length is known) they
+-- always do: planning was a fifth of PostgreSQL's CPU per relation request. Every statement
+-- here, and in the functions it calls (the settings hold for the whole call), is a key lookup.
+-- No sequential scans: a generic plan is kept for the session, and one made while a table was
+-- still small would scan it whole on every call (each link delete did, on a fresh database,
+-- until autovacuum's first analyze invalidated the plan).
+set plan_cache_mode = force_generic_plan
+set enable_seqscan = off as $$
 declare
     rec crm_records%rowtype;
     v_added uuid[];
