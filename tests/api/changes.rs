@@ -118,6 +118,28 @@ async fn creating_an_organization_records_its_standard_objects() {
 }
 
 #[tokio::test]
+async fn deleting_an_organization_deletes_its_events_and_no_others() {
+    // The cascade is a trigger, not a foreign key (migration 0014).
+    let app = spawn_app().await;
+    let (acme, globex) = (app.org("acme").await, app.org("globex").await);
+    products(&app, &acme).await;
+    let count = |org: uuid::Uuid| {
+        let pool = app.pool.clone();
+        async move {
+            sqlx::query_scalar::<_, i64>("select count(*) from crm_events where organization_id = $1")
+                .bind(org)
+                .fetch_one(&pool)
+                .await
+                .unwrap()
+        }
+    };
+    let globex_events = count(globex.id).await;
+    assert!(count(acme.id).await > globex_events && globex_events > 0);
+    sqlx::query("delete from organizations where organization_id = $1").bind(acme.id).execute(&app.pool).await.unwrap();
+    assert_eq!((count(acme.id).await, count(globex.id).await), (0, globex_events));
+}
+
+#[tokio::test]
 async fn an_organization_sees_only_its_own_events_whatever_the_cursor() {
     let app = spawn_app().await;
     let (acme, globex) = (app.org("acme").await, app.org("globex").await);
