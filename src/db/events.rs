@@ -188,40 +188,15 @@ pub async fn read(
     let after = after.unwrap_or(&start);
     let within = after.within.as_ref();
     let types = filter.types.as_ref().map(|t| t.iter().map(|t| t.as_str()).collect::<Vec<_>>());
-    // Where to start looking. Following the head (a first page after a delivered snapshot): the
-    // xid index, from the oldest transaction that snapshot did not see. Deep in a batch or from
-    // the oldest event: the primary key in seq order, from `last_seq`, with no xid bound, so the
-    // plan does not hang on statistics (without them, a fresh table's xid bound looked selective
-    // and each page of a long backlog sorted every event after it). The statement is unnamed
-    // (planned with its values), so a null bound drops out of the plan.
+    // Where to start looking (see sql/functions/crm_events_page.sql): following the head, the
+    // oldest transaction the delivered snapshot did not see; deep in a batch or from the oldest
+    // event, nowhere but `last_seq`.
     let xid_from = (within.is_none() && after.prev != Snapshot::empty()).then(|| after.prev.xmin().to_string());
     let row: PageRow = sqlx::query_as(
-        "with page as materialized (
-             select e.seq, e.payload::text as payload from crm_events e
-             where e.organization_id = $1
-               and ($3::text is null or e.xid >= $3::text::xid8)
-               and pg_visible_in_snapshot(e.xid, (select coalesce($2::text::pg_snapshot, pg_current_snapshot())))
-               and not pg_visible_in_snapshot(e.xid, $4::text::pg_snapshot)
-               and e.seq > $5
-               and ($6::text[] is null or e.type = any($6))
-               and ($7::text is null or e.object_slug = $7 or e.related_object_slug = $7)
-             order by e.seq
-             limit $8 + 1),
-         kept as (
-             select seq, payload from (
-                 select seq, payload, row_number() over w as n,
-                        coalesce(sum(octet_length(payload)) over (w rows between unbounded preceding and 1 preceding), 0)
-                            as before
-                 from page window w as (order by seq)) p
-             where n <= $8 and before < $9)
-         select coalesce($2::text::pg_snapshot, pg_current_snapshot())::text as cur,
-                pg_snapshot_xmax(pg_current_snapshot())::text as head_xmax,
-                (select count(*) from page) as found,
-                (select count(*) from kept) as kept,
-                (select max(seq) from kept) as last_seq,
-                (select string_agg(payload, ',' order by seq) from kept) as events",
+        "select r_cur as cur, r_head_xmax as head_xmax, r_found as found, r_kept as kept, r_last_seq as last_seq,
+                r_events as events
+         from crm_events_page($1, $2, $3, $4, $5, $6, $7, $8, $9)",
     )
-    .persistent(false)
     .bind(organization_id)
     .bind(within.map(|w| w.cur.to_pg()))
     .bind(xid_from)

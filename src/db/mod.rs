@@ -75,6 +75,7 @@ pub async fn connect_with_limits(url: &str, size: u32, limits: &Limits) -> Resul
 const FUNCTIONS: &[(&str, &str)] = &[
     ("crm_event_payload", include_str!("../../sql/functions/crm_event_payload.sql")),
     ("crm_events_append", include_str!("../../sql/functions/crm_events_append.sql")),
+    ("crm_events_page", include_str!("../../sql/functions/crm_events_page.sql")),
     ("crm_links_of", include_str!("../../sql/functions/crm_links_of.sql")),
     ("crm_link_unlinkable", include_str!("../../sql/functions/crm_link_unlinkable.sql")),
     ("crm_link_change", include_str!("../../sql/functions/crm_link_change.sql")),
