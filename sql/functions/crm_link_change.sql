@@ -40,7 +40,10 @@ create or replace function crm_link_change(
     p_version bigint,
     out r_added uuid[],
     out r_removed uuid[]
-) language plpgsql as $$
+) language plpgsql
+-- generic plans, no sequential scans: see crm_relation_apply
+set plan_cache_mode = force_generic_plan
+set enable_seqscan = off as $$
 declare
     v_id uuid;
 begin

@@ -9,14 +9,18 @@ create or replace function crm_link_unlinkable(
     p_ids uuid[],
     out r_missing uuid[],
     out r_inactive uuid[]
-) language plpgsql stable as $$
+) language plpgsql stable
+-- generic plans, no sequential scans: see crm_relation_apply
+set plan_cache_mode = force_generic_plan
+set enable_seqscan = off as $$
 begin
     if p_side = 'user' then
-        select array_agg(a) filter (where m.member_id is null),
-               array_agg(a) filter (where m.member_id is not null and not m.is_active)
+        -- A scalar subquery per ID, as for records below: as a join, a plan made for a guessed
+        -- number of IDs could hash every member of the organization.
+        select array_agg(s.a) filter (where s.active is null), array_agg(s.a) filter (where not s.active)
         into r_missing, r_inactive
-        from unnest(p_ids) as a
-        left join members m on m.organization_id = p_org and m.member_id = a;
+        from (select a, (select m.is_active from members m where m.organization_id = p_org and m.member_id = a) as active
+              from unnest(p_ids) as a) as s;
     else
         -- A scalar subquery per ID: always a primary-key lookup. Written as NOT EXISTS, the
         -- planner may turn it into an anti-join that scans the whole related object.

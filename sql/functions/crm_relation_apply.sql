@@ -49,10 +49,11 @@ create or replace function crm_relation_apply(
 -- with parameters is planned afresh with the call's values for as long as those custom plans
 -- look cheaper than the generic plan, and with array parameters (whose length is known) they
 -- always do: planning was a fifth of PostgreSQL's CPU per relation request. Every statement
--- here, and in the functions it calls (the settings hold for the whole call), is a key lookup.
--- No sequential scans: a generic plan is kept for the session, and one made while a table was
--- still small would scan it whole on every call (each link delete did, on a fresh database,
--- until autovacuum's first analyze invalidated the plan).
+-- here is a key lookup. No sequential scans: a generic plan is kept for the session (until an
+-- analyze of its tables), and one made while a table was still small would scan it whole on
+-- every call (each link delete did, on a fresh database). PL/pgSQL keeps one plan per statement
+-- and session whoever calls, so crm_link_change and crm_link_unlinkable, which Rust also calls
+-- directly, carry the same two settings themselves.
 set plan_cache_mode = force_generic_plan
 set enable_seqscan = off as $$
 declare
