@@ -107,11 +107,16 @@ begin
     end if;
 
     if p_with_links then
-        select coalesce(array_agg(x.side order by x.link_seq), '{}'),
-               coalesce(array_agg(x.owner_id order by x.link_seq), '{}'),
-               coalesce(array_agg(x.other_id order by x.link_seq), '{}')
+        -- Planned with this call's values (EXECUTE), unlike the key lookups above: how to read
+        -- a record's links depends on how they are spread, and a generic plan made once after
+        -- an analyze that saw one record with 100,000 links served the full response at 63
+        -- req/s instead of 1,200 until the next analyze.
+        execute 'select coalesce(array_agg(x.side order by x.link_seq), ''{}''),
+                        coalesce(array_agg(x.owner_id order by x.link_seq), ''{}''),
+                        coalesce(array_agg(x.other_id order by x.link_seq), ''{}'')
+                 from crm_links_of($1, array[$2]) as x'
         into v_sides, v_owners, v_others
-        from crm_links_of(p_org, array[p_record]) as x;
+        using p_org, p_record;
     end if;
 
     return query select 'applied'::crm_relation_outcome, rec.version, rec.created_at, rec.updated_at, rec."values",
