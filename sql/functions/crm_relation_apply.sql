@@ -53,9 +53,11 @@ create or replace function crm_relation_apply(
 -- analyze of its tables), and one made while a table was still small would scan it whole on
 -- every call (each link delete did, on a fresh database). PL/pgSQL keeps one plan per statement
 -- and session whoever calls, so crm_link_change and crm_link_unlinkable, which Rust also calls
--- directly, carry the same two settings themselves.
+-- directly, carry the same two settings themselves. No bitmap scans either: the read-back of
+-- the full response relies on it (see crm_links_of_record).
 set plan_cache_mode = force_generic_plan
-set enable_seqscan = off as $$
+set enable_seqscan = off
+set enable_bitmapscan = off as $$
 declare
     rec crm_records%rowtype;
     v_added uuid[];
@@ -107,16 +109,11 @@ begin
     end if;
 
     if p_with_links then
-        -- Planned with this call's values (EXECUTE), unlike the key lookups above: how to read
-        -- a record's links depends on how they are spread, and a generic plan made once after
-        -- an analyze that saw one record with 100,000 links served the full response at 63
-        -- req/s instead of 1,200 until the next analyze.
-        execute 'select coalesce(array_agg(x.side order by x.link_seq), ''{}''),
-                        coalesce(array_agg(x.owner_id order by x.link_seq), ''{}''),
-                        coalesce(array_agg(x.other_id order by x.link_seq), ''{}'')
-                 from crm_links_of($1, array[$2]) as x'
+        select coalesce(array_agg(x.side order by x.link_seq), '{}'),
+               coalesce(array_agg(x.owner_id order by x.link_seq), '{}'),
+               coalesce(array_agg(x.other_id order by x.link_seq), '{}')
         into v_sides, v_owners, v_others
-        using p_org, p_record;
+        from crm_links_of_record(p_org, p_record) as x;
     end if;
 
     return query select 'applied'::crm_relation_outcome, rec.version, rec.created_at, rec.updated_at, rec."values",
