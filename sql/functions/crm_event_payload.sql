@@ -1,22 +1,22 @@
--- The one place an event's envelope is shaped (documented as EventEnvelope in
--- src/http/changes_doc.rs): the payload a crm_events row stores and the feed and webhooks
--- deliver. `occurredAt` is the transaction's timestamp, the one its `updatedAt` values carry;
--- p_context is the writer's (`{"actor": {"type", "id", "name"}, "requestId", "idempotencyKey"}`).
--- A single-expression SQL function, so PostgreSQL inlines it into the inserts that call it
--- (crm_events_append, crm_link_change). `json`, built as text in the order written here: it is
--- stored and sent as it is (migration 0013).
-create or replace function crm_event_payload(p_id uuid, p_type text, p_object_slug text, p_record uuid,
-                                             p_version bigint, p_context jsonb, p_data jsonb)
+-- The one place an event's payload is completed. db::events::Rendered renders the envelope
+-- (documented as EventEnvelope in src/http/changes_doc.rs) as a JSON array of text pieces
+-- around the values only the writing transaction knows, and this splices them in:
+--   2 pieces: p1, the transaction's timestamp, p2;
+--   5 pieces (a link change written here in SQL): p1, the timestamp, p2, p_version (the
+--             record's version after the change), p3, p_added, p4, p_removed, p5.
+-- `occurredAt` is the transaction's timestamp, the one its `updatedAt` values carry.
+--
+-- Text, not json_build_object: the payload is stored and sent as the text it is (migration
+-- 0013), and building it as JSON here (the envelope, the writer's context merged in, the lists
+-- merged into `data`) was most of an event insert's CPU and made its expression costly to set
+-- up on every call (the README has the figures). The cast to json still checks the result.
+-- A single-expression SQL function, so PostgreSQL inlines it into the inserts that call it.
+create or replace function crm_event_payload(p_pieces jsonb, p_version bigint, p_added uuid[], p_removed uuid[])
 returns json language sql stable as $$
-    select json_build_object(
-        'id', p_id,
-        'type', p_type,
-        'occurredAt', to_char(now() at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"+00:00"'),
-        'objectSlug', p_object_slug,
-        'recordId', p_record,
-        'recordVersion', p_version,
-        'actor', p_context -> 'actor',
-        'requestId', p_context -> 'requestId',
-        'idempotencyKey', p_context -> 'idempotencyKey',
-        'data', p_data)
+    select (case when jsonb_array_length(p_pieces) = 5
+                 then (p_pieces ->> 0) || to_char(now() at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"+00:00"')
+                      || (p_pieces ->> 1) || p_version::text || (p_pieces ->> 2) || array_to_json(p_added)::text
+                      || (p_pieces ->> 3) || array_to_json(p_removed)::text || (p_pieces ->> 4)
+                 else (p_pieces ->> 0) || to_char(now() at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"+00:00"')
+                      || (p_pieces ->> 1) end)::json
 $$;

@@ -1,9 +1,9 @@
 -- The one place links are written: removes p_remove and adds p_add on one attribute of one
--- record, and returns what really changed (r_added in ID order, r_removed unordered; both
--- empty arrays when nothing did). A change that changed something appends its
--- crm.relation.updated event: p_event is the event as db::events::relation_event builds it
--- (with empty lists), completed here with the record, what changed and p_version, the
--- record's version after the write; p_context is the writer's (crm_event_payload). Every
+-- record, and returns what really changed (r_added and r_removed in ID order; both empty
+-- arrays when nothing did). A change that changed something appends its crm.relation.updated
+-- event: p_event is the event as db::events::Rendered renders it (`{id, type, aggregate_type,
+-- object_slug, related_object_slug, payload}`), its payload completed here (crm_event_payload)
+-- with p_version, the record's version after the write, and what changed. Every
 -- writer calls it: the relation endpoint (through crm_relation_apply) and record
 -- create/PATCH/assert (through db::links::change), inside the caller's transaction, any number
 -- of times per transaction.
@@ -35,7 +35,6 @@ create or replace function crm_link_change(
     p_target_single boolean,
     p_add uuid[],
     p_remove uuid[],
-    p_context jsonb,
     p_event jsonb,
     p_version bigint,
     out r_added uuid[],
@@ -44,8 +43,6 @@ create or replace function crm_link_change(
 -- generic plans, no sequential scans: see crm_relation_apply
 set plan_cache_mode = force_generic_plan
 set enable_seqscan = off as $$
-declare
-    v_id uuid;
 begin
     if p_side = 'source' then
         with d as (delete from crm_record_links l
@@ -55,7 +52,7 @@ begin
                                      and x.relation_id = p_owner and x.target_id = r)
                            from unnest(p_remove) as r))
                    returning l.target_id)
-        select array_agg(d.target_id) into r_removed from d;
+        select array_agg(d.target_id order by d.target_id) into r_removed from d;
         with i as (insert into crm_record_links as l
                        (organization_id, source_id, relation_id, target_id, source_single, target_single)
                    select p_org, p_record, p_owner, t, p_source_single, p_target_single
@@ -71,7 +68,7 @@ begin
                                      and x.relation_id = p_owner and x.source_id = r)
                            from unnest(p_remove) as r))
                    returning l.source_id)
-        select array_agg(d.source_id) into r_removed from d;
+        select array_agg(d.source_id order by d.source_id) into r_removed from d;
         with i as (insert into crm_record_links as l
                        (organization_id, target_id, relation_id, source_id, source_single, target_single)
                    select p_org, p_record, p_owner, s, p_source_single, p_target_single
@@ -87,7 +84,7 @@ begin
                                      and x.attribute_id = p_owner and x.member_id = r)
                            from unnest(p_remove) as r))
                    returning m.member_id)
-        select array_agg(d.member_id) into r_removed from d;
+        select array_agg(d.member_id order by d.member_id) into r_removed from d;
         with i as (insert into crm_record_members as m (organization_id, record_id, attribute_id, member_id)
                    select p_org, p_record, p_owner, x from unnest(p_add) as x order by x
                    on conflict (organization_id, record_id, attribute_id, member_id) do nothing
@@ -99,15 +96,11 @@ begin
     if cardinality(r_added) > 0 or cardinality(r_removed) > 0 then
         -- One row with its values in place: going through crm_events_append would build a JSON
         -- array only to take it apart again, on the hot path of every link change.
-        v_id := gen_random_uuid();
         insert into crm_events (organization_id, event_id, type, aggregate_type, aggregate_id, object_slug,
                                 related_object_slug, record_id, record_version, payload)
-        values (p_org, v_id, p_event ->> 'type', p_event ->> 'aggregate_type', p_record, p_event ->> 'object_slug',
-                p_event ->> 'related_object_slug', p_record, p_version,
-                crm_event_payload(v_id, p_event ->> 'type', p_event ->> 'object_slug', p_record, p_version,
-                    p_context, (p_event -> 'data') || jsonb_build_object(
-                        'added', to_jsonb(r_added),
-                        'removed', to_jsonb(array(select unnest(r_removed) order by 1)))));
+        values (p_org, (p_event ->> 'id')::uuid, p_event ->> 'type', p_event ->> 'aggregate_type', p_record,
+                p_event ->> 'object_slug', p_event ->> 'related_object_slug', p_record, p_version,
+                crm_event_payload(p_event -> 'payload', p_version, r_added, r_removed));
     end if;
 end;
 $$;

@@ -7,8 +7,8 @@
 -- p_side: 'source' or 'target' (a relation attribute and which end of its links the record is),
 --         or 'user' (a user attribute; p_owner is then its attribute id).
 -- p_expected: versions If-Match accepts (null: no condition).
--- p_context, p_event: the writer and its crm.relation.updated event (see crm_link_change),
---         appended after the record's row lock, so one record's events follow its versions.
+-- p_event: its crm.relation.updated event as Rust renders it (see crm_link_change), appended
+--         after the record's row lock, so one record's events follow its versions.
 --
 -- Which columns are set depends on r_outcome; the server refuses a row that lacks one it needs:
 --   applied              r_version, r_created_at, r_updated_at, r_values, r_added, r_removed;
@@ -29,7 +29,6 @@ create or replace function crm_relation_apply(
     p_remove uuid[],
     p_expected bigint[],
     p_with_links boolean,
-    p_context jsonb,
     p_event jsonb
 ) returns table (
     r_outcome crm_relation_outcome,
@@ -100,7 +99,7 @@ begin
 
     select c.r_added, c.r_removed into v_added, v_removed
     from crm_link_change(p_org, p_record, p_side, p_owner, p_source_single, p_target_single, p_add, p_remove,
-                         p_context, p_event, rec.version + 1) as c;
+                         p_event, rec.version + 1) as c;
 
     if cardinality(v_added) > 0 or cardinality(v_removed) > 0 then
         update crm_records set version = version + 1, updated_at = now()

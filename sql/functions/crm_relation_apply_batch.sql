@@ -8,9 +8,9 @@
 -- Operation i (1-based) is p_records[i], p_sides[i], p_owners[i], p_related[i],
 -- p_source_single[i], p_target_single[i]; its `add` IDs are the next p_add_counts[i] entries of
 -- p_adds (and likewise for remove); its If-Match versions are the next p_expected_counts[i]
--- entries of p_expected, or no condition when the count is -1. p_context is the writer and
--- p_events -> (i - 1) operation i's crm.relation.updated event, as crm_relation_apply takes
--- them: each operation that changes something appends its one event.
+-- entries of p_expected, or no condition when the count is -1. p_events -> (i - 1) is operation
+-- i's crm.relation.updated event, as crm_relation_apply takes it: each operation that changes
+-- something appends its one event.
 --
 -- One row per operation, r_op 0-based, with crm_relation_apply's outcome and its columns. An
 -- operation that is not applied wrote nothing, so the caller decides whether to commit (per
@@ -39,7 +39,6 @@ create or replace function crm_relation_apply_batch(
     p_removes uuid[],
     p_expected_counts integer[],
     p_expected bigint[],
-    p_context jsonb,
     p_events jsonb
 ) returns table (
     r_op integer,
@@ -62,7 +61,7 @@ begin
     if n > 0 and crm_relation_batch_rounds(p_records, p_sides, p_owners, p_source_single, p_target_single) <= 4 then
         return query select * from crm_relation_apply_set(p_org, p_object, p_records, p_sides, p_owners, p_related,
             p_source_single, p_target_single, p_add_counts, p_adds, p_remove_counts, p_removes, p_expected_counts,
-            p_expected, p_context, p_events);
+            p_expected, p_events);
         return;
     end if;
 
@@ -78,7 +77,7 @@ begin
                                 p_source_single[i], p_target_single[i],
                                 coalesce(p_adds[a + 1 : a + p_add_counts[i]], '{}'),
                                 coalesce(p_removes[r + 1 : r + p_remove_counts[i]], '{}'),
-                                v_expected, false, p_context, p_events -> (i - 1));
+                                v_expected, false, p_events -> (i - 1));
         a := a + p_add_counts[i];
         r := r + p_remove_counts[i];
         r_op := i - 1;
@@ -131,7 +130,6 @@ create or replace function crm_relation_apply_set(
     p_removes uuid[],
     p_expected_counts integer[],
     p_expected bigint[],
-    p_context jsonb,
     p_events jsonb
 ) returns table (
     r_op integer,
@@ -237,15 +235,13 @@ begin
     -- cost as much as the link writes.
     insert into crm_events (organization_id, event_id, type, aggregate_type, aggregate_id, object_slug,
                             related_object_slug, record_id, record_version, payload)
-    select p_org, e.id, e.ev ->> 'type', e.ev ->> 'aggregate_type', e.rec, e.ev ->> 'object_slug',
+    select p_org, (e.ev ->> 'id')::uuid, e.ev ->> 'type', e.ev ->> 'aggregate_type', e.rec, e.ev ->> 'object_slug',
            e.ev ->> 'related_object_slug', e.rec, e.version,
-           crm_event_payload(e.id, e.ev ->> 'type', e.ev ->> 'object_slug', e.rec, e.version, p_context,
-               (e.ev -> 'data') || jsonb_build_object('added', coalesce(d.added, '[]'), 'removed', coalesce(d.removed, '[]')))
-    from (select c.op, gen_random_uuid() as id, p_events -> (c.op - 1) as ev, p_records[c.op] as rec,
-                 v_version[c.op] as version
+           crm_event_payload(e.ev -> 'payload', e.version, coalesce(d.added, '{}'), coalesce(d.removed, '{}'))
+    from (select c.op, p_events -> (c.op - 1) as ev, p_records[c.op] as rec, v_version[c.op] as version
           from unnest(v_all_changed) as c (op)) as e
-    left join (select x.op, jsonb_agg(x.id order by x.id) filter (where x.added) as added,
-                      jsonb_agg(x.id order by x.id) filter (where not x.added) as removed
+    left join (select x.op, array_agg(x.id order by x.id) filter (where x.added) as added,
+                      array_agg(x.id order by x.id) filter (where not x.added) as removed
                from unnest(v_done_ops, v_done_ids, v_done_added) as x (op, id, added) group by x.op) as d
       on d.op = e.op
     order by e.op;

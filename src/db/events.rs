@@ -10,7 +10,7 @@
 //! every writer appends its events after taking the record's row lock.
 
 use serde::Serialize;
-use serde_json::Value;
+use serde_json::{Map, Value};
 use sqlx::types::Json;
 use sqlx::{PgConnection, PgPool};
 use uuid::Uuid;
@@ -23,9 +23,11 @@ use crate::domain::schema::AttributeDef;
 /// The NOTIFY channel that tells other server processes an organization's feed moved.
 pub const CHANNEL: &str = "crm_events";
 
-/// One event to append; the envelope (id, time, actor, request) is added by `append`.
+/// One event to append; the envelope (time, actor, request) is added by `append`.
 #[derive(Debug, Clone)]
 pub struct NewEvent {
+    /// The event's stable id.
+    pub id: Uuid,
     pub kind: EventType,
     /// The record, object or attribute the event is about.
     pub aggregate_id: Uuid,
@@ -50,6 +52,7 @@ impl NewEvent {
     ) -> NewEvent {
         let data = RelationEventData::of(attr, added, removed);
         NewEvent {
+            id: Uuid::new_v4(),
             kind: EventType::RelationUpdated,
             aggregate_id: record_id,
             object_slug: object_slug.to_owned(),
@@ -59,31 +62,49 @@ impl NewEvent {
         }
     }
 
-    /// `crm_events_append`'s input row as JSON: what `crm_link_change` takes as `p_event` and
-    /// completes with the record, its version and the lists.
-    pub fn to_row(&self) -> Value {
-        serde_json::to_value(Row::of(self)).expect("event rows serialize")
+    /// The event as `crm_events_append` takes it, its payload complete but for the time.
+    fn render<'a>(&'a self, context: &'a ChangeContext) -> Rendered<'a> {
+        let tail = Tail {
+            object_slug: &self.object_slug,
+            record_id: self.record.map(|r| r.0),
+            record_version: self.record.map(|r| r.1),
+            context,
+            data: &self.data,
+        };
+        let tail = to_json(&tail);
+        Rendered::of(self, vec![opening(self), format!("\",{}", &tail[1..])])
+    }
+
+    /// A `crm.relation.updated` event as `crm_link_change` takes it (`p_event`), to be completed
+    /// there with the record's version and the IDs that really changed (`data`'s `added` and
+    /// `removed`, which come first; whatever `self.data` holds for them is ignored).
+    pub fn render_link_change(&self, context: &ChangeContext) -> Value {
+        let record = to_json(&RecordRef { object_slug: &self.object_slug, record_id: self.record.map(|r| r.0) });
+        let rest: Map<String, Value> = (self.data.as_object().into_iter().flatten())
+            .filter(|(key, _)| !matches!(key.as_str(), "added" | "removed"))
+            .map(|(key, value)| (key.clone(), value.clone()))
+            .collect();
+        let rest = if rest.is_empty() { String::new() } else { format!(",{}", inner(&to_json(&rest))) };
+        let pieces = vec![
+            opening(self),
+            format!("\",{},\"recordVersion\":", inner(&record)),
+            format!(",{},\"data\":{{\"added\":", inner(&to_json(context))),
+            ",\"removed\":".to_owned(),
+            format!("{rest}}}}}"),
+        ];
+        serde_json::to_value(Rendered::of(self, pieces)).expect("events serialize")
     }
 }
 
-/// Who is writing, for the events a write appends.
-#[derive(Debug, Clone, Copy)]
-pub struct Writer<'a> {
-    pub context: &'a ChangeContext,
-    /// The object of the record being written.
-    pub object_slug: &'a str,
-}
-
-impl Writer<'_> {
-    /// The writer's context as `crm_events_append` takes it.
-    pub fn context_json(&self) -> Value {
-        serde_json::to_value(self.context).expect("contexts serialize")
-    }
-}
-
-/// `crm_events_append`'s input row.
+/// An event as the SQL functions that append it take it (`crm_events_append`'s rows, the
+/// `p_event` of `crm_link_change` and its callers): its id and columns, and its payload as text
+/// pieces around the values only the writing transaction knows, which `crm_event_payload`
+/// splices in (see there). The one place the envelope (`EventEnvelope` in
+/// `http::changes_doc`) is shaped: rendering it here is cheaper than building it as JSON in
+/// SQL on every write (the README has the figures).
 #[derive(Serialize)]
-struct Row<'a> {
+struct Rendered<'a> {
+    id: Uuid,
     #[serde(rename = "type")]
     kind: EventType,
     aggregate_type: Aggregate,
@@ -92,12 +113,13 @@ struct Row<'a> {
     related_object_slug: Option<&'a str>,
     record_id: Option<Uuid>,
     record_version: Option<i64>,
-    data: &'a Value,
+    payload: Vec<String>,
 }
 
-impl Row<'_> {
-    fn of(e: &NewEvent) -> Row<'_> {
-        Row {
+impl<'a> Rendered<'a> {
+    fn of(e: &'a NewEvent, payload: Vec<String>) -> Rendered<'a> {
+        Rendered {
+            id: e.id,
             kind: e.kind,
             aggregate_type: e.kind.aggregate(),
             aggregate_id: e.aggregate_id,
@@ -105,9 +127,60 @@ impl Row<'_> {
             related_object_slug: e.related_object_slug.as_deref(),
             record_id: e.record.map(|r| r.0),
             record_version: e.record.map(|r| r.1),
-            data: &e.data,
+            payload,
         }
     }
+}
+
+/// The envelope's fields before `occurredAt`.
+#[derive(Serialize)]
+struct Head {
+    id: Uuid,
+    #[serde(rename = "type")]
+    kind: EventType,
+}
+
+/// The envelope's fields after `occurredAt`.
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct Tail<'a> {
+    object_slug: &'a str,
+    record_id: Option<Uuid>,
+    record_version: Option<i64>,
+    #[serde(flatten)]
+    context: &'a ChangeContext,
+    data: &'a Value,
+}
+
+/// The envelope's fields between `occurredAt` and `recordVersion`.
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct RecordRef<'a> {
+    object_slug: &'a str,
+    record_id: Option<Uuid>,
+}
+
+/// The first piece: the envelope up to the opening quote of `occurredAt`'s value.
+fn opening(e: &NewEvent) -> String {
+    let head = to_json(&Head { id: e.id, kind: e.kind });
+    format!("{},\"occurredAt\":\"", &head[..head.len() - 1])
+}
+
+fn to_json<T: Serialize>(value: &T) -> String {
+    serde_json::to_string(value).expect("events serialize")
+}
+
+/// A JSON object's members without its braces.
+fn inner(object: &str) -> &str {
+    &object[1..object.len() - 1]
+}
+
+/// Who is writing, for the events a write appends.
+#[derive(Debug, Clone, Copy)]
+pub struct Writer<'a> {
+    pub context: &'a ChangeContext,
+    /// The object of the record being written.
+    pub object_slug: &'a str,
 }
 
 /// Appends `events` in one statement. Call it inside the transaction that makes the change,
@@ -122,13 +195,8 @@ pub async fn append(
     if events.is_empty() {
         return Ok(());
     }
-    let rows: Vec<Row> = events.iter().map(Row::of).collect();
-    sqlx::query("select crm_events_append($1, $2, $3)")
-        .bind(organization_id)
-        .bind(Json(context))
-        .bind(Json(rows))
-        .execute(conn)
-        .await?;
+    let rows: Vec<Rendered> = events.iter().map(|e| e.render(context)).collect();
+    sqlx::query("select crm_events_append($1, $2)").bind(organization_id).bind(Json(rows)).execute(conn).await?;
     Ok(())
 }
 
@@ -276,5 +344,85 @@ async fn prune_batches(conn: &mut PgConnection, retention_secs: i64, batch: i64)
         if done < batch as u64 {
             return Ok(deleted);
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    /// What `crm_event_payload` does with the pieces (sql/functions/crm_event_payload.sql).
+    fn splice(rendered: &Value, time: &str, version: i64, added: &[Uuid], removed: &[Uuid]) -> Value {
+        let p: Vec<&str> = rendered["payload"].as_array().unwrap().iter().map(|p| p.as_str().unwrap()).collect();
+        let text = match p.len() {
+            2 => format!("{}{time}{}", p[0], p[1]),
+            5 => format!(
+                "{}{time}{}{version}{}{}{}{}{}",
+                p[0],
+                p[1],
+                p[2],
+                to_json(&added),
+                p[3],
+                to_json(&removed),
+                p[4]
+            ),
+            n => panic!("{n} pieces"),
+        };
+        serde_json::from_str(&text).expect("the spliced payload is JSON")
+    }
+
+    fn context() -> ChangeContext {
+        ChangeContext::token(Uuid::new_v4(), Some("sync \"bot\" {\"added\":[]}".into()), Some("req-1".into()), None)
+    }
+
+    fn envelope(e: &NewEvent, context: &ChangeContext, time: &str, version: Option<i64>, data: Value) -> Value {
+        json!({"id": e.id, "type": e.kind, "occurredAt": time, "objectSlug": e.object_slug,
+               "recordId": e.record.map(|r| r.0), "recordVersion": version, "actor": context.actor,
+               "requestId": context.request_id, "idempotencyKey": context.idempotency_key, "data": data})
+    }
+
+    #[test]
+    fn a_link_change_is_completed_with_its_version_and_lists() {
+        let record = Uuid::new_v4();
+        let (a, b, c) = (Uuid::new_v4(), Uuid::new_v4(), Uuid::new_v4());
+        let e = NewEvent {
+            id: Uuid::new_v4(),
+            kind: EventType::RelationUpdated,
+            aggregate_id: record,
+            object_slug: "orders".into(),
+            related_object_slug: Some("products".into()),
+            record: Some((record, 0)),
+            data: json!({"attributeSlug": "products", "added": [], "removed": [], "relatedObjectSlug": "products",
+                         "inverseAttributeSlug": null}),
+        };
+        let ctx = context();
+        let rendered = e.render_link_change(&ctx);
+        assert_eq!(rendered["id"], json!(e.id));
+        assert_eq!(rendered["related_object_slug"], json!("products"));
+        let time = "2026-12-01T21:15:05.674112+00:00";
+        let data = json!({"attributeSlug": "products", "added": [a, b], "removed": [c], "relatedObjectSlug": "products",
+                          "inverseAttributeSlug": null});
+        assert_eq!(splice(&rendered, time, 7, &[a, b], &[c]), envelope(&e, &ctx, time, Some(7), data));
+        let bare = NewEvent { data: json!({}), ..e.clone() };
+        let data = json!({"added": [], "removed": [a]});
+        assert_eq!(splice(&bare.render_link_change(&ctx), time, 2, &[], &[a]), envelope(&e, &ctx, time, Some(2), data));
+    }
+
+    #[test]
+    fn other_events_are_completed_with_their_time() {
+        let e = NewEvent {
+            id: Uuid::new_v4(),
+            kind: EventType::ObjectCreated,
+            aggregate_id: Uuid::new_v4(),
+            object_slug: "orders".into(),
+            related_object_slug: None,
+            record: None,
+            data: json!({"object": {"slug": "orders", "note": "\",\"recordVersion\":"}}),
+        };
+        let ctx = ChangeContext::cli("serve --demo");
+        let rendered = serde_json::to_value(e.render(&ctx)).unwrap();
+        let time = "2026-12-01T21:15:05.000000+00:00";
+        assert_eq!(splice(&rendered, time, 0, &[], &[]), envelope(&e, &ctx, time, None, e.data.clone()));
     }
 }

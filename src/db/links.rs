@@ -143,8 +143,7 @@ pub async fn change(
         owner.target_single,
         add,
         remove,
-        writer.context_json(),
-        event.to_row(),
+        event.render_link_change(writer.context),
         version,
     )
     .fetch_one(conn)

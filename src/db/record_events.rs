@@ -38,6 +38,7 @@ pub fn attributes(object: &ObjectDef, values: &Map<String, Value>, links: Option
 
 fn record_event(kind: EventType, writer: &Writer<'_>, (record_id, version): (Uuid, i64), data: Value) -> NewEvent {
     NewEvent {
+        id: Uuid::new_v4(),
         kind,
         aggregate_id: record_id,
         object_slug: writer.object_slug.to_owned(),

@@ -194,9 +194,8 @@ pub struct ApplyCall<'a> {
     pub accepted_versions: Option<&'a [i64]>,
     /// Read every link of the record after the change.
     pub with_links: bool,
-    /// The writer (`ChangeContext`) and the change's event (`NewEvent::to_row`), completed by
-    /// the function with what changed.
-    pub context: Value,
+    /// The change's event (`NewEvent::render_link_change`), completed by the function with the
+    /// record's version and what changed.
     pub event: Value,
 }
 
@@ -212,9 +211,8 @@ impl<'a> ApplyCall<'a> {
             remove: request.change.remove(),
             accepted_versions: request.accepted_versions.as_deref(),
             with_links: !request.minimal,
-            context: serde_json::to_value(&request.context).expect("contexts serialize"),
             event: NewEvent::relation(&request.object.slug, (request.record_id, 0), &request.attribute, vec![], vec![])
-                .to_row(),
+                .render_link_change(&request.context),
         }
     }
 }
@@ -263,7 +261,6 @@ pub async fn call(executor: impl PgExecutor<'_>, call: &ApplyCall<'_>) -> Result
         call.remove,
         call.accepted_versions,
         call.with_links,
-        call.context,
         call.event,
     )
     .fetch_one(executor)

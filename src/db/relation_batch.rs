@@ -243,8 +243,7 @@ struct Args {
     removes: Vec<Uuid>,
     expected_counts: Vec<i32>,
     expected: Vec<i64>,
-    /// The writer, and each operation's event (as the single endpoint's call passes them).
-    context: serde_json::Value,
+    /// Each operation's event (as the single endpoint's call passes it).
     events: Vec<serde_json::Value>,
 }
 
@@ -253,7 +252,6 @@ impl Args {
         let mut args = Args::default();
         for op in ops {
             let call = relation::ApplyCall::of(op);
-            args.context = call.context;
             args.events.push(call.event);
             let owner = Owner::of(&op.attribute);
             args.records.push(op.record_id);
@@ -296,7 +294,6 @@ async fn call(conn: &mut PgConnection, batch: &BatchRequest, args: &Args) -> Res
         &args.removes,
         &args.expected_counts,
         &args.expected,
-        &args.context,
         serde_json::Value::Array(args.events.clone()),
     )
     .fetch_all(conn)

@@ -135,5 +135,13 @@ pub async fn organization_created(
 }
 
 fn schema_event(kind: EventType, aggregate_id: Uuid, slug: &str, data: Value) -> NewEvent {
-    NewEvent { kind, aggregate_id, object_slug: slug.to_owned(), related_object_slug: None, record: None, data }
+    NewEvent {
+        id: Uuid::new_v4(),
+        kind,
+        aggregate_id,
+        object_slug: slug.to_owned(),
+        related_object_slug: None,
+        record: None,
+        data,
+    }
 }

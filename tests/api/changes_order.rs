@@ -32,6 +32,7 @@ async fn a_transaction_committing_late_is_delivered_after_the_cursor_not_behind_
     let mut late = PgConnection::connect(&app.database_url).await.unwrap();
     let mut tx = late.begin().await.unwrap();
     let event = NewEvent {
+        id: Uuid::new_v4(),
         kind: EventType::ObjectCreated,
         aggregate_id: Uuid::new_v4(),
         object_slug: "late".into(),
