@@ -4,6 +4,7 @@
 //! through `crm_relation_apply`, every other writer through [`change`], inside its own
 //! transaction. (Foreign keys and the attribute-delete trigger of migration 0002 cascade.)
 
+use sqlx::types::Json;
 use sqlx::{PgConnection, PgExecutor};
 use uuid::Uuid;
 
@@ -143,7 +144,7 @@ pub async fn change(
         owner.target_single,
         add,
         remove,
-        event.render_link_change(writer.context),
+        Json(event.render_link_change(writer.context)) as _,
         version,
     )
     .fetch_one(conn)

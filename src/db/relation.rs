@@ -8,7 +8,7 @@ use sqlx::types::Json;
 use sqlx::{PgConnection, PgExecutor, PgPool};
 use uuid::Uuid;
 
-use super::events::NewEvent;
+use super::events::{NewEvent, Rendered};
 use super::idempotency::{self, Saved};
 use super::links::{self, LinkDiff, LinkRow, LinkSide, Owner};
 use super::records::RecordRow;
@@ -196,7 +196,7 @@ pub struct ApplyCall<'a> {
     pub with_links: bool,
     /// The change's event (`NewEvent::render_link_change`), completed by the function with the
     /// record's version and what changed.
-    pub event: Value,
+    pub event: Rendered,
 }
 
 impl<'a> ApplyCall<'a> {
@@ -261,7 +261,7 @@ pub async fn call(executor: impl PgExecutor<'_>, call: &ApplyCall<'_>) -> Result
         call.remove,
         call.accepted_versions,
         call.with_links,
-        call.event,
+        Json(&call.event) as _,
     )
     .fetch_one(executor)
     .await

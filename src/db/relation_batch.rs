@@ -4,9 +4,11 @@
 //! violates cardinality (which aborts that call) the batch runs again one operation at a time,
 //! each in a savepoint, to learn which operations fail and name the links in their way.
 
+use sqlx::types::Json;
 use sqlx::{Connection, PgConnection, PgPool};
 use uuid::Uuid;
 
+use super::events::Rendered;
 use super::idempotency::{self, Saved};
 use super::links::{self, LinkDiff, LinkError, LinkSide, Owner};
 use super::relation::{self, ApplyOutcome, Failure as OneFailure, RelationError};
@@ -244,7 +246,7 @@ struct Args {
     expected_counts: Vec<i32>,
     expected: Vec<i64>,
     /// Each operation's event (as the single endpoint's call passes it).
-    events: Vec<serde_json::Value>,
+    events: Vec<Rendered>,
 }
 
 impl Args {
@@ -294,7 +296,7 @@ async fn call(conn: &mut PgConnection, batch: &BatchRequest, args: &Args) -> Res
         &args.removes,
         &args.expected_counts,
         &args.expected,
-        serde_json::Value::Array(args.events.clone()),
+        Json(&args.events) as _,
     )
     .fetch_all(conn)
     .await
