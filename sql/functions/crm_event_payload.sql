@@ -13,10 +13,12 @@
 -- A single-expression SQL function, so PostgreSQL inlines it into the inserts that call it.
 create or replace function crm_event_payload(p_pieces jsonb, p_version bigint, p_added uuid[], p_removed uuid[])
 returns json language sql stable as $$
-    select (case when jsonb_array_length(p_pieces) = 5
-                 then (p_pieces ->> 0) || to_char(now() at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"+00:00"')
-                      || (p_pieces ->> 1) || p_version::text || (p_pieces ->> 2) || array_to_json(p_added)::text
-                      || (p_pieces ->> 3) || array_to_json(p_removed)::text || (p_pieces ->> 4)
-                 else (p_pieces ->> 0) || to_char(now() at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"+00:00"')
-                      || (p_pieces ->> 1) end)::json
+    -- Any other number of pieces gives null, which the payload column refuses.
+    select ((p_pieces ->> 0) || to_char(now() at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"+00:00"')
+            || (p_pieces ->> 1)
+            || case jsonb_array_length(p_pieces)
+                   when 2 then ''
+                   when 5 then p_version::text || (p_pieces ->> 2) || array_to_json(p_added)::text
+                               || (p_pieces ->> 3) || array_to_json(p_removed)::text || (p_pieces ->> 4)
+               end)::json
 $$;

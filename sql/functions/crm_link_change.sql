@@ -59,7 +59,7 @@ begin
                    from unnest(p_add) as t order by t
                    on conflict (organization_id, source_id, relation_id, target_id) do nothing
                    returning l.target_id)
-        select array_agg(i.target_id) into r_added from i;
+        select array_agg(i.target_id order by i.target_id) into r_added from i;
     elsif p_side = 'target' then
         with d as (delete from crm_record_links l
                    where l.ctid = any(array(
@@ -75,7 +75,7 @@ begin
                    from unnest(p_add) as s order by s
                    on conflict (organization_id, source_id, relation_id, target_id) do nothing
                    returning l.source_id)
-        select array_agg(i.source_id) into r_added from i;
+        select array_agg(i.source_id order by i.source_id) into r_added from i;
     else
         with d as (delete from crm_record_members m
                    where m.ctid = any(array(
@@ -89,7 +89,7 @@ begin
                    select p_org, p_record, p_owner, x from unnest(p_add) as x order by x
                    on conflict (organization_id, record_id, attribute_id, member_id) do nothing
                    returning m.member_id)
-        select array_agg(i.member_id) into r_added from i;
+        select array_agg(i.member_id order by i.member_id) into r_added from i;
     end if;
     r_added := coalesce(r_added, '{}');
     r_removed := coalesce(r_removed, '{}');

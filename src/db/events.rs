@@ -23,7 +23,8 @@ use crate::domain::schema::AttributeDef;
 /// The NOTIFY channel that tells other server processes an organization's feed moved.
 pub const CHANNEL: &str = "crm_events";
 
-/// One event to append; the envelope (time, actor, request) is added by `append`.
+/// One event to append. Rendered with the writer's context (`render`, `render_link_change`);
+/// the transaction's time is added in SQL (`crm_event_payload`).
 #[derive(Debug, Clone)]
 pub struct NewEvent {
     /// The event's stable id.
@@ -77,7 +78,9 @@ impl NewEvent {
 
     /// A `crm.relation.updated` event as `crm_link_change` takes it (`p_event`), to be completed
     /// there with the record's version and the IDs that really changed (`data`'s `added` and
-    /// `removed`, which come first; whatever `self.data` holds for them is ignored).
+    /// `removed`, which come first; whatever `self.data` holds for them is ignored). The payload's
+    /// `recordId` is `self.record`'s: it must be the record the call writes, which fills the
+    /// row's columns.
     pub fn render_link_change(&self, context: &ChangeContext) -> Rendered {
         let record = to_json(&RecordRef { object_slug: &self.object_slug, record_id: self.record.map(|r| r.0) });
         let rest: Map<String, Value> = (self.data.as_object().into_iter().flatten())

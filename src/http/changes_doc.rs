@@ -18,8 +18,9 @@ use crate::domain::event_data::{
 };
 use crate::domain::schema::ObjectDef;
 
-// Stored events are shaped by sql/functions/crm_event_payload.sql; a test checks the feed's
-// events against this schema. Never built: only documented.
+// Stored events are shaped by db::events::Rendered (NewEvent::render, render_link_change) and
+// completed by sql/functions/crm_event_payload.sql; a test checks the feed's events against
+// this schema. Never built: only documented.
 /// The fields every event has.
 #[derive(Debug, Serialize, ToSchema)]
 #[serde(rename_all = "camelCase")]

@@ -152,3 +152,48 @@ async fn refused_and_replayed_requests_write_no_event_and_keys_are_recorded() {
         (Some("sync-42"), Some("req-1"))
     );
 }
+
+/// The server renders each event's text and PostgreSQL splices in the time, the version and
+/// the lists (db::events::Rendered, crm_event_payload): whatever the client's strings hold, the
+/// stored event is exactly the envelope, its lists sorted.
+#[tokio::test]
+async fn an_event_is_exactly_its_envelope_whatever_the_client_sent() {
+    let app = spawn_app().await;
+    let org = app.org("acme").await;
+    app.shop(&org).await;
+    let (a, b, c) = (
+        app.record(&org, "products", json!({})).await,
+        app.record(&org, "products", json!({})).await,
+        app.record(&org, "products", json!({})).await,
+    );
+    let order = app.record(&org, "orders", json!({"products": [c]})).await;
+    let head = app.head_cursor(&org).await;
+    let (request_id, key) = (r#"r"},"data":{"added":[]}\"#, r#"k","recordVersion":1,"removed":["#);
+    let body = json!({"attributeSlug": "products", "add": [b, a], "remove": [c]}).to_string();
+    let request = Request::patch(format!("/v2/crm/orders/{order}/relation"))
+        .header("authorization", format!("Bearer {}", org.token))
+        .header("content-type", "application/json")
+        .header("idempotency-key", key)
+        .header("x-request-id", request_id)
+        .body(Body::from(body))
+        .unwrap();
+    assert_eq!(app.send(request).await.status, StatusCode::OK);
+    let (events, _) = since(&app, &org, &head).await;
+    assert_eq!(events.len(), 1);
+    let event = events[0].as_object().unwrap();
+    let keys: Vec<&str> = event.keys().map(String::as_str).collect();
+    let envelope = ["id", "type", "occurredAt", "objectSlug", "recordId", "recordVersion", "actor", "requestId"];
+    assert_eq!(keys, [&envelope[..], &["idempotencyKey", "data"]].concat());
+    assert_eq!(event["type"], "crm.relation.updated");
+    assert_eq!((event["objectSlug"].as_str(), event["recordId"].as_str()), (Some("orders"), Some(&*order.to_string())));
+    assert_eq!(event["recordVersion"], 2);
+    assert_eq!((event["requestId"].as_str(), event["idempotencyKey"].as_str()), (Some(request_id), Some(key)));
+    assert_eq!(event["actor"]["type"], "token");
+    let at = event["occurredAt"].as_str().unwrap();
+    assert!(chrono::DateTime::parse_from_rfc3339(at).is_ok() && at.ends_with("+00:00"), "{at}");
+    assert_eq!(
+        event["data"],
+        json!({"added": sorted(vec![a, b]), "removed": [c], "attributeSlug": "products",
+               "relatedObjectSlug": "products", "inverseAttributeSlug": "orders"})
+    );
+}
