@@ -65,13 +65,8 @@ impl NewEvent {
 
     /// The event as `crm_events_append` takes it, its payload complete but for the time.
     fn render(&self, context: &ChangeContext) -> Rendered {
-        let tail = Tail {
-            object_slug: &self.object_slug,
-            record_id: self.record.map(|r| r.0),
-            record_version: self.record.map(|r| r.1),
-            context,
-            data: &self.data,
-        };
+        let tail =
+            Tail { record: self.record_ref(), record_version: self.record.map(|r| r.1), context, data: &self.data };
         let tail = to_json(&tail);
         Rendered::of(self, vec![opening(self), format!("\",{}", &tail[1..])])
     }
@@ -82,7 +77,7 @@ impl NewEvent {
     /// `recordId` is `self.record`'s: it must be the record the call writes, which fills the
     /// row's columns.
     pub fn render_link_change(&self, context: &ChangeContext) -> Rendered {
-        let record = to_json(&RecordRef { object_slug: &self.object_slug, record_id: self.record.map(|r| r.0) });
+        let record = to_json(&self.record_ref());
         let rest: Map<String, Value> = (self.data.as_object().into_iter().flatten())
             .filter(|(key, _)| !matches!(key.as_str(), "added" | "removed"))
             .map(|(key, value)| (key.clone(), value.clone()))
@@ -97,6 +92,10 @@ impl NewEvent {
         ];
         Rendered::of(self, pieces)
     }
+
+    fn record_ref(&self) -> RecordRef<'_> {
+        RecordRef { object_slug: &self.object_slug, record_id: self.record.map(|r| r.0) }
+    }
 }
 
 /// An event as the SQL functions that append it take it (`crm_events_append`'s rows, the
@@ -105,6 +104,7 @@ impl NewEvent {
 /// splices in (see there). The one place the envelope (`EventEnvelope` in
 /// `http::changes_doc`) is shaped: rendering it here is cheaper than building it as JSON in
 /// SQL on every write (the README has the figures).
+///
 /// Bound as JSON (`sqlx::types::Json`) straight from this struct: a `serde_json::Value` of it
 /// would be built and dropped again for every event, which in a batch of 1,000 operations was
 /// a large part of the server's CPU.
@@ -150,15 +150,15 @@ struct Head {
 #[derive(Serialize)]
 #[serde(rename_all = "camelCase")]
 struct Tail<'a> {
-    object_slug: &'a str,
-    record_id: Option<Uuid>,
+    #[serde(flatten)]
+    record: RecordRef<'a>,
     record_version: Option<i64>,
     #[serde(flatten)]
     context: &'a ChangeContext,
     data: &'a Value,
 }
 
-/// The envelope's fields between `occurredAt` and `recordVersion`.
+/// The envelope's fields between `occurredAt` and `recordVersion` (in both kinds of pieces).
 #[derive(Serialize)]
 #[serde(rename_all = "camelCase")]
 struct RecordRef<'a> {
