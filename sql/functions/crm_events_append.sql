@@ -1,13 +1,12 @@
--- Appends events in one statement, from Rust (db::events::append): p_events is a JSON array of
--- `{id, type, aggregate_type, aggregate_id, object_slug, related_object_slug, record_id,
--- record_version, payload}`, each rendered by db::events::Rendered, its payload the pieces
--- crm_event_payload completes. (Link changes append their event themselves, in
+-- Appends events in one statement, from Rust (db::events::append): p_events are the events as
+-- db::events::Rendered renders them (crm_event_row), each payload the pieces crm_event_payload
+-- completes. (Link changes append their event themselves, in
 -- crm_link_change.)
 --
 -- PL/pgSQL, not `language sql`: PostgreSQL (before 18) plans the body of a SQL function that
 -- cannot be inlined afresh on every call, and an insert never is; per call that was about
 -- 190 µs against 60 µs here, where the plan is kept for the session.
-create or replace function crm_events_append(p_org uuid, p_events jsonb) returns integer
+create or replace function crm_events_append(p_org uuid, p_events crm_event_row[]) returns integer
 language plpgsql volatile as $$
 declare
     n integer;
@@ -16,8 +15,7 @@ begin
                             related_object_slug, record_id, record_version, payload)
     select p_org, e.id, e.type, e.aggregate_type, e.aggregate_id, e.object_slug, e.related_object_slug,
            e.record_id, e.record_version, crm_event_payload(e.payload, null, null, null)
-    from jsonb_to_recordset(p_events) as e (id uuid, type text, aggregate_type text, aggregate_id uuid,
-         object_slug text, related_object_slug text, record_id uuid, record_version bigint, payload jsonb);
+    from unnest(p_events) as e;
     get diagnostics n = row_count;
     return n;
 end;

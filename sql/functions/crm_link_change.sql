@@ -1,8 +1,8 @@
 -- The one place links are written: removes p_remove and adds p_add on one attribute of one
 -- record, and returns what really changed (r_added and r_removed in ID order; both empty
 -- arrays when nothing did). A change that changed something appends its crm.relation.updated
--- event: p_event is the event as db::events::Rendered renders it (`{id, type, aggregate_type,
--- object_slug, related_object_slug, payload}`), its payload completed here (crm_event_payload)
+-- event: p_event is the event as db::events::Rendered renders it (a crm_event_row; its record
+-- columns are this call's), its payload completed here (crm_event_payload)
 -- with p_version, the record's version after the write, and what changed. Every
 -- writer calls it: the relation endpoint (through crm_relation_apply) and record
 -- create/PATCH/assert (through db::links::change), inside the caller's transaction, any number
@@ -35,7 +35,7 @@ create or replace function crm_link_change(
     p_target_single boolean,
     p_add uuid[],
     p_remove uuid[],
-    p_event jsonb,
+    p_event crm_event_row,
     p_version bigint,
     out r_added uuid[],
     out r_removed uuid[]
@@ -98,9 +98,9 @@ begin
         -- array only to take it apart again, on the hot path of every link change.
         insert into crm_events (organization_id, event_id, type, aggregate_type, aggregate_id, object_slug,
                                 related_object_slug, record_id, record_version, payload)
-        values (p_org, (p_event ->> 'id')::uuid, p_event ->> 'type', p_event ->> 'aggregate_type', p_record,
-                p_event ->> 'object_slug', p_event ->> 'related_object_slug', p_record, p_version,
-                crm_event_payload(p_event -> 'payload', p_version, r_added, r_removed));
+        values (p_org, p_event.id, p_event.type, p_event.aggregate_type, p_record, p_event.object_slug,
+                p_event.related_object_slug, p_record, p_version,
+                crm_event_payload(p_event.payload, p_version, r_added, r_removed));
     end if;
 end;
 $$;

@@ -29,7 +29,7 @@ create or replace function crm_relation_apply(
     p_remove uuid[],
     p_expected bigint[],
     p_with_links boolean,
-    p_event jsonb
+    p_event crm_event_row
 ) returns table (
     r_outcome crm_relation_outcome,
     r_version bigint,

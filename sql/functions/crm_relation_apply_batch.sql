@@ -8,8 +8,8 @@
 -- Operation i (1-based) is p_records[i], p_sides[i], p_owners[i], p_related[i],
 -- p_source_single[i], p_target_single[i]; its `add` IDs are the next p_add_counts[i] entries of
 -- p_adds (and likewise for remove); its If-Match versions are the next p_expected_counts[i]
--- entries of p_expected, or no condition when the count is -1. p_events -> (i - 1) is operation
--- i's crm.relation.updated event, as crm_relation_apply takes it: each operation that changes
+-- entries of p_expected, or no condition when the count is -1. p_events[i] is operation i's
+-- crm.relation.updated event, as crm_relation_apply takes it: each operation that changes
 -- something appends its one event.
 --
 -- One row per operation, r_op 0-based, with crm_relation_apply's outcome and its columns. An
@@ -39,7 +39,7 @@ create or replace function crm_relation_apply_batch(
     p_removes uuid[],
     p_expected_counts integer[],
     p_expected bigint[],
-    p_events jsonb
+    p_events crm_event_row[]
 ) returns table (
     r_op integer,
     r_outcome crm_relation_outcome,
@@ -77,7 +77,7 @@ begin
                                 p_source_single[i], p_target_single[i],
                                 coalesce(p_adds[a + 1 : a + p_add_counts[i]], '{}'),
                                 coalesce(p_removes[r + 1 : r + p_remove_counts[i]], '{}'),
-                                v_expected, false, p_events -> (i - 1));
+                                v_expected, false, p_events[i]);
         a := a + p_add_counts[i];
         r := r + p_remove_counts[i];
         r_op := i - 1;
@@ -130,7 +130,7 @@ create or replace function crm_relation_apply_set(
     p_removes uuid[],
     p_expected_counts integer[],
     p_expected bigint[],
-    p_events jsonb
+    p_events crm_event_row[]
 ) returns table (
     r_op integer,
     r_outcome crm_relation_outcome,
@@ -230,16 +230,18 @@ begin
     end loop;
 
     -- One event per changed operation, in operation order, in crm_link_change's shape (the
-    -- same columns, crm_event_payload), inserted directly as crm_link_change does: through
-    -- crm_events_append the events would be built as JSON only to be taken apart again, which
-    -- cost as much as the link writes.
+    -- same columns, crm_event_payload), inserted directly as crm_link_change does: only here
+    -- are the versions and the lists known. Each operation's event is joined by its position in
+    -- p_events.
     insert into crm_events (organization_id, event_id, type, aggregate_type, aggregate_id, object_slug,
                             related_object_slug, record_id, record_version, payload)
-    select p_org, (e.ev ->> 'id')::uuid, e.ev ->> 'type', e.ev ->> 'aggregate_type', e.rec, e.ev ->> 'object_slug',
-           e.ev ->> 'related_object_slug', e.rec, e.version,
-           crm_event_payload(e.ev -> 'payload', e.version, coalesce(d.added, '{}'), coalesce(d.removed, '{}'))
-    from (select c.op, p_events -> (c.op - 1) as ev, p_records[c.op] as rec, v_version[c.op] as version
-          from unnest(v_all_changed) as c (op)) as e
+    select p_org, e.id, e.type, e.aggregate_type, e.rec, e.object_slug, e.related_object_slug, e.rec, e.version,
+           crm_event_payload(e.payload, e.version, coalesce(d.added, '{}'), coalesce(d.removed, '{}'))
+    from (select c.op, v.id, v.type, v.aggregate_type, v.object_slug, v.related_object_slug, v.payload,
+                 p_records[c.op] as rec, v_version[c.op] as version
+          from unnest(v_all_changed) as c (op)
+          join unnest(p_events) with ordinality as v (id, type, aggregate_type, aggregate_id, object_slug,
+               related_object_slug, record_id, record_version, payload, op) on v.op = c.op) as e
     left join (select x.op, array_agg(x.id order by x.id) filter (where x.added) as added,
                       array_agg(x.id order by x.id) filter (where not x.added) as removed
                from unnest(v_done_ops, v_done_ids, v_done_added) as x (op, id, added) group by x.op) as d

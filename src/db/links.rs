@@ -4,7 +4,6 @@
 //! through `crm_relation_apply`, every other writer through [`change`], inside its own
 //! transaction. (Foreign keys and the attribute-delete trigger of migration 0002 cascade.)
 
-use sqlx::types::Json;
 use sqlx::{PgConnection, PgExecutor};
 use uuid::Uuid;
 
@@ -144,7 +143,7 @@ pub async fn change(
         owner.target_single,
         add,
         remove,
-        Json(event.render_link_change(writer.context)) as _,
+        event.render_link_change(writer.context) as _,
         version,
     )
     .fetch_one(conn)

@@ -261,7 +261,7 @@ pub async fn call(executor: impl PgExecutor<'_>, call: &ApplyCall<'_>) -> Result
         call.remove,
         call.accepted_versions,
         call.with_links,
-        Json(&call.event) as _,
+        &call.event as _,
     )
     .fetch_one(executor)
     .await

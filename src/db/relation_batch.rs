@@ -4,7 +4,6 @@
 //! violates cardinality (which aborts that call) the batch runs again one operation at a time,
 //! each in a savepoint, to learn which operations fail and name the links in their way.
 
-use sqlx::types::Json;
 use sqlx::{Connection, PgConnection, PgPool};
 use uuid::Uuid;
 
@@ -296,7 +295,7 @@ async fn call(conn: &mut PgConnection, batch: &BatchRequest, args: &Args) -> Res
         &args.removes,
         &args.expected_counts,
         &args.expected,
-        Json(&args.events) as _,
+        &args.events as _,
     )
     .fetch_all(conn)
     .await

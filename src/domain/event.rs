@@ -79,6 +79,17 @@ pub enum Aggregate {
     Attribute,
 }
 
+impl Aggregate {
+    /// The stored name (`crm_events.aggregate_type`), as serialized.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Aggregate::Record => "record",
+            Aggregate::Object => "object",
+            Aggregate::Attribute => "attribute",
+        }
+    }
+}
+
 /// Who made a change.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, ToSchema)]
 #[serde(rename_all = "snake_case")]
