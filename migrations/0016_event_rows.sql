@@ -1,9 +1,8 @@
 -- Events reach the functions that append them as rows of a composite type, not as JSON: the
 -- payload's pieces are JSON text, and carried inside a JSON document every quote in them was
--- escaped by the server and unescaped again by PostgreSQL's JSON parser on every write (with
--- the parse of the document itself, about a quarter of what an event cost the hot path; the
+-- escaped by the server and unescaped again by PostgreSQL's JSON parser on every write (the
 -- README has the profile). A row is sent in binary, each field as it is. Its fields are
--- db::events::Rendered's, in order. The functions that took the JSON change their arguments,
+-- db::events::Rendered's, field for field and in this order (Rendered's `kind` is `type`). The functions that took the JSON change their arguments,
 -- so their old versions are dropped here and the new ones re-created from sql/functions. `if
 -- exists`: on a fresh database the function files are applied only after every migration.
 create type crm_event_row as (

@@ -1,7 +1,7 @@
 -- Appends events in one statement, from Rust (db::events::append): p_events are the events as
 -- db::events::Rendered renders them (crm_event_row), each payload the pieces crm_event_payload
--- completes. (Link changes append their event themselves, in
--- crm_link_change.)
+-- completes. (Link changes append their events themselves: crm_link_change, and
+-- crm_relation_apply_set for a batch.)
 --
 -- PL/pgSQL, not `language sql`: PostgreSQL (before 18) plans the body of a SQL function that
 -- cannot be inlined afresh on every call, and an insert never is; per call that was about

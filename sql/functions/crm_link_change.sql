@@ -1,10 +1,10 @@
 -- The one place links are written: removes p_remove and adds p_add on one attribute of one
 -- record, and returns what really changed (r_added and r_removed in ID order; both empty
 -- arrays when nothing did). A change that changed something appends its crm.relation.updated
--- event: p_event is the event as db::events::Rendered renders it (a crm_event_row; its record
--- columns are this call's), its payload completed here (crm_event_payload)
--- with p_version, the record's version after the write, and what changed. Every
--- writer calls it: the relation endpoint (through crm_relation_apply) and record
+-- event: p_event is the event as db::events::Rendered renders it (a crm_event_row, whose
+-- aggregate_id, record_id and record_version are not read: p_record and p_version fill those
+-- columns), its payload completed here (crm_event_payload) with p_version, the record's version
+-- after the write, and what changed. Every writer calls it: the relation endpoint (through crm_relation_apply) and record
 -- create/PATCH/assert (through db::links::change), inside the caller's transaction, any number
 -- of times per transaction.
 --
@@ -94,8 +94,8 @@ begin
     r_added := coalesce(r_added, '{}');
     r_removed := coalesce(r_removed, '{}');
     if cardinality(r_added) > 0 or cardinality(r_removed) > 0 then
-        -- One row with its values in place: going through crm_events_append would build a JSON
-        -- array only to take it apart again, on the hot path of every link change.
+        -- Inserted here, not through crm_events_append: only here are the version and what
+        -- changed known (crm_events_append completes payloads of two pieces only).
         insert into crm_events (organization_id, event_id, type, aggregate_type, aggregate_id, object_slug,
                                 related_object_slug, record_id, record_version, payload)
         values (p_org, p_event.id, p_event.type, p_event.aggregate_type, p_record, p_event.object_slug,

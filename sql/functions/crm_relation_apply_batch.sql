@@ -232,7 +232,8 @@ begin
     -- One event per changed operation, in operation order, in crm_link_change's shape (the
     -- same columns, crm_event_payload), inserted directly as crm_link_change does: only here
     -- are the versions and the lists known. Each operation's event is joined by its position in
-    -- p_events.
+    -- p_events (once, where `(p_events[c.op]).field` would subscript the array for each field);
+    -- a changed operation without one gets nulls, which the table refuses.
     insert into crm_events (organization_id, event_id, type, aggregate_type, aggregate_id, object_slug,
                             related_object_slug, record_id, record_version, payload)
     select p_org, e.id, e.type, e.aggregate_type, e.rec, e.object_slug, e.related_object_slug, e.rec, e.version,
@@ -240,8 +241,7 @@ begin
     from (select c.op, v.id, v.type, v.aggregate_type, v.object_slug, v.related_object_slug, v.payload,
                  p_records[c.op] as rec, v_version[c.op] as version
           from unnest(v_all_changed) as c (op)
-          join unnest(p_events) with ordinality as v (id, type, aggregate_type, aggregate_id, object_slug,
-               related_object_slug, record_id, record_version, payload, op) on v.op = c.op) as e
+          left join unnest(p_events) with ordinality as v on v.ordinality = c.op) as e
     left join (select x.op, array_agg(x.id order by x.id) filter (where x.added) as added,
                       array_agg(x.id order by x.id) filter (where not x.added) as removed
                from unnest(v_done_ops, v_done_ids, v_done_added) as x (op, id, added) group by x.op) as d

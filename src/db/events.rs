@@ -105,7 +105,8 @@ impl NewEvent {
 /// `http::changes_doc`) is shaped: rendering it here is cheaper than building it as JSON in
 /// SQL on every write (the README has the figures).
 ///
-/// Bound as a row of `crm_event_row` (migration 0016; its fields are these, in this order), sent
+/// Bound as a row of `crm_event_row` (migration 0016; its fields are these, field for field and
+/// in this order, `kind` being `type`; `changes_records` tests the stored columns), sent
 /// in binary. Not as JSON: the pieces are JSON text, and inside a JSON document every quote in
 /// them was escaped here and unescaped by PostgreSQL's parser again on every write.
 #[derive(Debug, Clone, sqlx::Encode)]

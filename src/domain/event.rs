@@ -71,8 +71,7 @@ impl EventType {
 }
 
 /// What an event is about; with its id, the aggregate of an outbox row.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "snake_case")]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Aggregate {
     Record,
     Object,
@@ -80,7 +79,7 @@ pub enum Aggregate {
 }
 
 impl Aggregate {
-    /// The stored name (`crm_events.aggregate_type`), as serialized.
+    /// The stored name (`crm_events.aggregate_type`).
     pub fn as_str(self) -> &'static str {
         match self {
             Aggregate::Record => "record",

@@ -197,3 +197,54 @@ async fn an_event_is_exactly_its_envelope_whatever_the_client_sent() {
                "relatedObjectSlug": "products", "inverseAttributeSlug": "orders"})
     );
 }
+
+/// The row's columns (what the feed filters on and Debezium routes by) are the event's own: the
+/// server binds each event as a row of `crm_event_row` by position, so two fields swapped in it
+/// would be stored without an error. Every way an event is appended: objects and attributes and
+/// record writes (crm_events_append), a relation PATCH (crm_link_change), a batch
+/// (crm_relation_apply_set).
+#[tokio::test]
+async fn an_events_columns_are_its_own_from_every_way_it_is_appended() {
+    let app = spawn_app().await;
+    let org = app.org("acme").await;
+    app.shop(&org).await;
+    let (a, b) = (app.record(&org, "products", json!({})).await, app.record(&org, "products", json!({})).await);
+    let order = app.record(&org, "orders", json!({})).await;
+    let single = app
+        .patch(
+            &format!("/v2/crm/orders/{order}/relation"),
+            &org.token,
+            json!({"attributeSlug": "products", "add": [a]}),
+        )
+        .await;
+    assert_eq!(single.status, StatusCode::OK, "{:?}", single.body);
+    let ops = json!({"operations": [{"recordId": order, "attributeSlug": "products", "add": [b]}]});
+    let batch = app.patch("/v2/crm/orders/relations", &org.token, ops).await;
+    assert_eq!(batch.status, StatusCode::OK, "{:?}", batch.body);
+
+    let rows: Vec<(String, String, i64, i64)> = sqlx::query_as(
+        "select type, aggregate_type, count(*),
+                count(*) filter (where event_id = (payload->>'id')::uuid
+                    and type = payload->>'type'
+                    and object_slug = payload->>'objectSlug'
+                    and aggregate_type = case when type like 'crm.object.%' then 'object'
+                                              when type like 'crm.attribute.%' then 'attribute' else 'record' end
+                    and record_id is not distinct from (payload->>'recordId')::uuid
+                    and record_version is not distinct from (payload->>'recordVersion')::bigint
+                    and (aggregate_type <> 'record' or aggregate_id = record_id)
+                    and related_object_slug is not distinct from (payload->'data'->>'relatedObjectSlug')
+                    and occurred_at = (payload->>'occurredAt')::timestamptz)
+         from crm_events where organization_id = $1 group by 1, 2 order by 1",
+    )
+    .bind(org.id)
+    .fetch_all(&app.pool)
+    .await
+    .unwrap();
+    let types: Vec<&str> = rows.iter().map(|r| r.0.as_str()).collect();
+    assert_eq!(types, ["crm.attribute.created", "crm.object.created", "crm.record.created", "crm.relation.updated"]);
+    let relation = rows.iter().find(|r| r.0 == "crm.relation.updated").unwrap();
+    assert_eq!(relation.2, 2, "the PATCH and the batch");
+    for (kind, aggregate, all, own) in &rows {
+        assert_eq!(all, own, "{kind} events ({aggregate}) whose columns are not their payload's");
+    }
+}
