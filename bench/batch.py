@@ -4,7 +4,9 @@
     order, counted in link operations per second (target >= 25,000/s).
 7b. pgbench, 8 clients: the ceiling, the same 100 changes as one minimal SQL transaction (lock
     and bump the versions of the orders in record-id order, insert the 100 links skipping
-    conflicts); 7a is compared with it (target >= 0.8).
+    conflicts); 7a is compared with it (target >= 0.8). 7b' (no target): the same transaction
+    with the event every change must record (the change feed), one crm_events row per change
+    with its payload completed by crm_event_payload, to show how much of the gap is the event.
 7c. wrk, 1 connection: batches of 1,000 such operations, p50 latency (target <= 150 ms).
 
 The orders and products are their own (BATCH_ORDERS and BATCH_PRODUCTS of each, bulk-created
@@ -36,10 +38,11 @@ request = function()
 end
 """
 
-def ceiling_sql(ops):
+def ceiling_sql(ops, pieces=None):
     """The minimal transaction of a batch of `ops` "add 1 product to an order": the orders locked
     and bumped in record-id order (so concurrent clients queue instead of deadlocking, as the
-    server's batches do), then the links inserted in key order, skipping existing ones."""
+    server's batches do), then the links inserted in key order, skipping existing ones. With
+    `pieces` (a relation event's payload pieces), also one event per change."""
     sets = "".join(f"\\set o{i} random(1, {BATCH_ORDERS})\n\\set p{i} random(1, {BATCH_PRODUCTS})\n" for i in range(ops))
     orders = ", ".join(f":o{i}" for i in range(ops))
     pairs = ", ".join(f"(:o{i}::int, :p{i}::int)" for i in range(ops))
@@ -55,7 +58,14 @@ INSERT INTO crm_record_links (organization_id, source_id, relation_id, target_id
   JOIN bench_batch_orders o ON o.n = v.o JOIN bench_batch_products p ON p.n = v.p
   ORDER BY o.id, p.id
   ON CONFLICT (organization_id, source_id, relation_id, target_id) DO NOTHING;
-END;
+""" + ("" if pieces is None else f"""INSERT INTO crm_events (organization_id, event_id, type, aggregate_type, aggregate_id, object_slug,
+                        related_object_slug, record_id, record_version, payload)
+  SELECT :org, gen_random_uuid(), 'crm.relation.updated', 'record', o.id, 'orders', 'products', o.id, 1,
+         crm_event_payload(ARRAY[{", ".join("'" + p.replace("'", "''") + "'" for p in pieces)}], 1, ARRAY[p.id], '{{}}')
+  FROM (VALUES {pairs}) v (o, p)
+  JOIN bench_batch_orders o ON o.n = v.o JOIN bench_batch_products p ON p.n = v.p
+  ORDER BY o.id;
+""") + """END;
 """
 
 
@@ -85,10 +95,10 @@ def run_wrk(bench, wrk, work, port, server_pid, token, ops, connections, duratio
     return stats
 
 
-def run_pgbench(bench, pgbench, psql, work, db, server_pid, org_id, ops):
+def run_pgbench(bench, pgbench, psql, work, db, server_pid, org_id, ops, events=False):
     rel = bench.sql(psql, db, f"select relation_id from crm_attributes where organization_id = '{org_id}' and key = 'products' and relation_side = 'source'")
-    script = os.path.join(work, "batch_ceiling.sql")
-    open(script, "w").write(ceiling_sql(ops))
+    script = os.path.join(work, "batch_ceiling_events.sql" if events else "batch_ceiling.sql")
+    open(script, "w").write(ceiling_sql(ops, bench.BENCH_EVENT_PIECES if events else None))
     meter = bench.CpuMeter(server_pid)
     out = subprocess.run([pgbench, "-n", "-M", "prepared", f"-c{BATCH_CONNECTIONS}", "-j2", f"-T{bench.DURATION}",
                           "-D", f"org={org_id}", "-D", f"rel={rel}", "-f", script],
@@ -109,10 +119,12 @@ def scenario(bench, wrk, pgbench, psql, work, port, server_pid, db, token, org_i
     hundred = run_wrk(bench, wrk, work, port, server_pid, token, 100, BATCH_CONNECTIONS, bench.DURATION)
     bench.log(f"  7b: pgbench, the same 100 changes as one minimal transaction, {BATCH_CONNECTIONS} clients...")
     ceiling = run_pgbench(bench, pgbench, psql, work, db, server_pid, org_id, 100)
+    bench.log(f"  7b': pgbench, the same transaction with an event per change, {BATCH_CONNECTIONS} clients...")
+    with_events = run_pgbench(bench, pgbench, psql, work, db, server_pid, org_id, 100, events=True)
     bench.log("  7c: wrk, batches of 1,000 operations, 1 connection...")
     thousand = run_wrk(bench, wrk, work, port, server_pid, token, 1000, 1, max(5, bench.DURATION // 2))
     bench.sql(psql, db, "drop table bench_batch_orders, bench_batch_products")
-    return {"hundred": hundred, "ceiling": ceiling, "thousand": thousand}
+    return {"hundred": hundred, "ceiling": ceiling, "ceiling_events": with_events, "thousand": thousand}
 
 
 def rows(bench, b):
@@ -120,14 +132,24 @@ def rows(bench, b):
         return []
     h, c, t = b["hundred"], b["ceiling"], b["thousand"]
     ratio = h["ops_per_s"] / c["ops_per_s"]
-    return [
+    out = [
         (f"7a. batches of 100 x 1 ID, {BATCH_CONNECTIONS} connections",
          f"{h['ops_per_s']:.0f} link changes/s ({h['rps']:.0f} req/s), p50 {h['p50_ms']:.1f} ms, p99 {h['p99_ms']:.1f} ms, non-2xx {h['non_2xx']}",
          ">= 25,000/s", h["ops_per_s"] >= 25_000 and h["non_2xx"] == 0),
         ("7b. ceiling (pgbench, the 100 changes as minimal SQL)", f"{c['ops_per_s']:.0f} link changes/s ({c['tps']:.0f} tps, mean {c['latency_ms']:.1f} ms)", "", None),
         ("   scenario 7a / scenario 7b", f"{ratio:.2f}", ">= 0.8", ratio >= 0.8),
-        ("   CPU/batch of 100: 7a, 7b", f"{bench.cpu(h['cpu'])}, {bench.cpu(c['cpu'])}", "", None),
+    ]
+    e = b.get("ceiling_events")
+    if e:
+        out.extend([
+            ("7b'. the same with an event per change", f"{e['ops_per_s']:.0f} link changes/s ({e['tps']:.0f} tps, mean {e['latency_ms']:.1f} ms)", "", None),
+            ("   scenario 7a / scenario 7b'", f"{h['ops_per_s'] / e['ops_per_s']:.2f}", "", None),
+        ])
+    out += [
+        ("   CPU/batch of 100: 7a, 7b" + (", 7b'" if e else ""),
+         ", ".join(bench.cpu(x["cpu"]) for x in [h, c] + ([e] if e else [])), "", None),
         ("7c. batch of 1,000 x 1 ID, 1 connection",
          f"p50 {t['p50_ms']:.1f} ms, p99 {t['p99_ms']:.1f} ms ({t['ops_per_s']:.0f} link changes/s), non-2xx {t['non_2xx']}",
          "p50 <= 150 ms", t["p50_ms"] <= 150 and t["non_2xx"] == 0),
     ]
+    return out
