@@ -4,9 +4,10 @@
     order, counted in link operations per second (target >= 25,000/s).
 7b. pgbench, 8 clients: the ceiling, the same 100 changes as one minimal SQL transaction (lock
     and bump the versions of the orders in record-id order, insert the 100 links skipping
-    conflicts); 7a is compared with it (target >= 0.8). 7b' (no target): the same transaction
-    with the event every change must record (the change feed), one crm_events row per change
-    with its payload completed by crm_event_payload, to show how much of the gap is the event.
+    conflicts, their products locked as the server's validation locks them); 7a is compared
+    with it (target >= 0.8). 7b' (no target): the same transaction with the event every change
+    must record (the change feed), one crm_events row per change with its payload completed by
+    crm_event_payload, to show how much of the gap is the event.
 7c. wrk, 1 connection: batches of 1,000 such operations, p50 latency (target <= 150 ms).
 
 The orders and products are their own (BATCH_ORDERS and BATCH_PRODUCTS of each, bulk-created
@@ -41,8 +42,10 @@ end
 def ceiling_sql(ops, pieces=None):
     """The minimal transaction of a batch of `ops` "add 1 product to an order": the orders locked
     and bumped in record-id order (so concurrent clients queue instead of deadlocking, as the
-    server's batches do), then the links inserted in key order, skipping existing ones. With
-    `pieces` (a relation event's payload pieces), also one event per change."""
+    server's batches do), then the links inserted in key order, skipping existing ones, their
+    products locked FOR KEY SHARE (links keep no foreign keys, and that lock is what keeps a
+    linked record from being deleted, migration 0018). With `pieces` (a relation event's
+    payload pieces), also one event per change."""
     sets = "".join(f"\\set o{i} random(1, {BATCH_ORDERS})\n\\set p{i} random(1, {BATCH_PRODUCTS})\n" for i in range(ops))
     orders = ", ".join(f":o{i}" for i in range(ops))
     pairs = ", ".join(f"(:o{i}::int, :p{i}::int)" for i in range(ops))
@@ -53,10 +56,12 @@ UPDATE crm_records r SET version = r.version + 1, updated_at = now()
         ORDER BY c.record_id FOR NO KEY UPDATE) l
   WHERE r.organization_id = :org AND r.record_id = l.record_id;
 INSERT INTO crm_record_links (organization_id, source_id, relation_id, target_id, source_single, target_single)
-  SELECT :org, o.id, :rel, p.id, false, false
+  SELECT :org, o.id, :rel, t.record_id, false, false
   FROM (VALUES {pairs}) v (o, p)
   JOIN bench_batch_orders o ON o.n = v.o JOIN bench_batch_products p ON p.n = v.p
-  ORDER BY o.id, p.id
+  JOIN crm_records t ON t.organization_id = :org AND t.record_id = p.id
+  ORDER BY o.id, t.record_id
+  FOR KEY SHARE OF t
   ON CONFLICT (organization_id, source_id, relation_id, target_id) DO NOTHING;
 """ + ("" if pieces is None else f"""INSERT INTO crm_events (organization_id, event_id, type, aggregate_type, aggregate_id, object_slug,
                         related_object_slug, record_id, record_version, payload)

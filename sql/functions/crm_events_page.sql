@@ -47,7 +47,7 @@ begin
     end if;
     return query
     with page as materialized (
-        select e.seq, e.payload::text as payload from crm_events e
+        select e.seq, e.payload from crm_events e
         where e.organization_id = p_org
           and e.seq > v_after
           and pg_visible_in_snapshot(e.xid, (select coalesce(p_cur::pg_snapshot, pg_current_snapshot())))

@@ -14,8 +14,11 @@
 --
 -- Removals run first, so a swap works where the relation allows one link. Inserts are in ID
 -- order and skip existing links, so an existing link is never rewritten and concurrent
--- writers cannot deadlock on each other's rows. Cardinality and vanished targets surface as
--- the violations of crm_record_links_{source,target}_single_idx and the target foreign keys.
+-- writers cannot deadlock on each other's rows. Cardinality surfaces as the violations of
+-- crm_record_links_{source,target}_single_idx, a vanished member as its foreign key's. The
+-- records linked to must have been validated, and so locked, by crm_link_unlinkable (or
+-- crm_link_unlinkable_set) in the caller's transaction: links keep no foreign keys to their
+-- records (migration 0018).
 --
 -- Deletes look each link up by its whole key: `delete … where target_id = any(p_remove)` (and
 -- its join form with unnest) leave the plan to the row estimate for "links of this record";
@@ -130,7 +133,10 @@ create or replace function crm_link_change_set(
     p_add_ops integer[],
     p_removes uuid[],
     p_remove_ops integer[]
-) returns table (r_op integer, r_id uuid, r_added boolean) language plpgsql as $$
+) returns table (r_op integer, r_id uuid, r_added boolean) language plpgsql
+-- generic plans, no sequential scans: see crm_relation_apply
+set plan_cache_mode = force_generic_plan
+set enable_seqscan = off as $$
 declare
     v_ops integer[];
     v_ids uuid[];

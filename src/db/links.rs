@@ -2,7 +2,10 @@
 //! (record to member). The statements live in `sql/functions/crm_link_change.sql`, the one
 //! writer of `crm_record_links` and `crm_record_members`; the relation endpoint reaches it
 //! through `crm_relation_apply`, every other writer through [`change`], inside its own
-//! transaction. (Foreign keys and the attribute-delete trigger of migration 0002 cascade.)
+//! transaction. Deletes cascade by triggers (a record's: migration 0018; an attribute's: 0002)
+//! and, for members, foreign keys. Links keep no foreign keys to their records: the records
+//! linked to are locked by the validation every writer runs first ([`unlinkable`]), and the
+//! record written is locked by its writer.
 
 use sqlx::{PgConnection, PgExecutor};
 use uuid::Uuid;
@@ -99,7 +102,8 @@ pub enum LinkError {
     /// A cardinality index refused a link (`many_to_one`, `one_to_many`, `one_to_one`).
     #[error("the relation's cardinality would be exceeded")]
     Cardinality,
-    /// A target vanished between validation and insert.
+    /// A member vanished between validation and insert (its foreign key refused the link).
+    /// Records cannot: validation locks them ([`unlinkable`]).
     #[error("a linked record or member no longer exists")]
     TargetMissing,
     #[error(transparent)]
@@ -111,7 +115,7 @@ pub fn classify(err: sqlx::Error) -> LinkError {
     use super::violates;
     if violates(&err, "crm_record_links_source_single_idx") || violates(&err, "crm_record_links_target_single_idx") {
         LinkError::Cardinality
-    } else if violates(&err, "crm_record_links_target_fkey") || violates(&err, "crm_record_members_member_fkey") {
+    } else if violates(&err, "crm_record_members_member_fkey") {
         LinkError::TargetMissing
     } else {
         LinkError::Database(err)
@@ -154,7 +158,8 @@ pub async fn change(
 
 /// The IDs among `ids` that cannot be linked through `attr`, in request order: not records of
 /// the related object in this organization, or not members (`false`) / deactivated members
-/// (`true`) for a user attribute.
+/// (`true`) for a user attribute. The records found stay locked (FOR KEY SHARE) until the
+/// transaction ends, so none is deleted before the links written to it commit.
 pub async fn unlinkable(
     conn: &mut PgConnection,
     organization_id: Uuid,

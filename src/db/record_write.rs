@@ -245,7 +245,7 @@ async fn write_links<'a>(
                 return Err(Failure::Cardinality { record_id, attr: Box::new((*attr).clone()), ids: ids.clone() });
             }
             Err(LinkError::TargetMissing) => {
-                let message = format!("a record or member linked through '{}' was just deleted; retry", attr.key);
+                let message = format!("a member linked through '{}' was just deleted; retry", attr.key);
                 let problem = Problem::new(link_problems::record_pointer(attr), "not_found", message);
                 return Err(Failure::Write(WriteError::Invalid(vec![problem])));
             }

@@ -125,8 +125,9 @@ pub async fn list(
     Ok((rows, total))
 }
 
-/// Deletes a record; its links and unique values go with it (foreign keys cascade), after its
-/// events (see `record_events::deleted`). `false` when there is no such record.
+/// Deletes a record; its links and unique values go with it (a trigger and foreign keys
+/// cascade), after its events (see `record_events::deleted`). `false` when there is no such
+/// record.
 pub async fn delete(
     pool: &PgPool,
     org: Uuid,

@@ -125,7 +125,7 @@ impl From<sqlx::Error> for Failure {
             _ => match links::classify(e) {
                 links::LinkError::Cardinality => Failure::Cardinality,
                 links::LinkError::TargetMissing => {
-                    let message = "a record or member to link was deleted meanwhile; retry".to_owned();
+                    let message = "a member to link was deleted meanwhile; retry".to_owned();
                     Failure::Error(RelationError::Invalid(vec![Problem::new("/add", "not_found", message)]))
                 }
                 links::LinkError::Database(e) => Failure::Error(e.into()),

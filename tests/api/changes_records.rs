@@ -224,16 +224,16 @@ async fn an_events_columns_are_its_own_from_every_way_it_is_appended() {
 
     let rows: Vec<(String, String, i64, i64)> = sqlx::query_as(
         "select type, aggregate_type, count(*),
-                count(*) filter (where event_id = (payload->>'id')::uuid
-                    and type = payload->>'type'
-                    and object_slug = payload->>'objectSlug'
+                count(*) filter (where event_id = (payload::json->>'id')::uuid
+                    and type = payload::json->>'type'
+                    and object_slug = payload::json->>'objectSlug'
                     and aggregate_type = case when type like 'crm.object.%' then 'object'
                                               when type like 'crm.attribute.%' then 'attribute' else 'record' end
-                    and record_id is not distinct from (payload->>'recordId')::uuid
-                    and record_version is not distinct from (payload->>'recordVersion')::bigint
+                    and record_id is not distinct from (payload::json->>'recordId')::uuid
+                    and record_version is not distinct from (payload::json->>'recordVersion')::bigint
                     and (aggregate_type <> 'record' or aggregate_id = record_id)
-                    and related_object_slug is not distinct from (payload->'data'->>'relatedObjectSlug')
-                    and occurred_at = (payload->>'occurredAt')::timestamptz)
+                    and related_object_slug is not distinct from (payload::json->'data'->>'relatedObjectSlug')
+                    and occurred_at = (payload::json->>'occurredAt')::timestamptz)
          from crm_events where organization_id = $1 group by 1, 2 order by 1",
     )
     .bind(org.id)

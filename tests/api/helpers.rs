@@ -8,7 +8,9 @@ use axum::Router;
 use axum::body::Body;
 use axum::http::{HeaderMap, Method, Request, StatusCode};
 use crm_api::db;
-use crm_api::domain::event::ChangeContext;
+use crm_api::db::events::{NewEvent, Rendered};
+use crm_api::db::links::{LinkSide, Owner};
+use crm_api::domain::event::{ChangeContext, EventType};
 use crm_api::domain::member::{Email, Role};
 use crm_api::domain::scope::{Scope, Scopes};
 use crm_api::domain::slug::Slug;
@@ -253,6 +255,60 @@ impl TestApp {
         self.object(org, "deals").await;
         self.attribute(org, "deals", json!({"label": "Title", "type": "text", "isUnique": false})).await;
         assert_eq!(self.attribute(org, "deals", json!({"label": "Owners", "type": "user"})).await, "owners");
+    }
+}
+
+impl TestApp {
+    /// What `crm_relation_apply` takes for `orders.products` of `org`'s shop on `order`, as the
+    /// relation endpoint renders it: the orders object, the links' owner and the change's event.
+    /// For tests that call the endpoint's function inside a transaction of their own.
+    pub async fn orders_products_call(&self, org: &TestOrg, order: Uuid) -> (Uuid, Owner, Rendered) {
+        let (object, relation, related): (Uuid, Uuid, Uuid) = sqlx::query_as(
+            "select a.object_id, a.relation_id, o.object_id from crm_attributes a
+             join crm_objects o on o.organization_id = a.organization_id and o.slug = 'products'
+             where a.organization_id = $1 and a.key = 'products'",
+        )
+        .bind(org.id)
+        .fetch_one(&self.pool)
+        .await
+        .unwrap();
+        let owner = Owner {
+            side: LinkSide::Source,
+            id: relation,
+            related_object: Some(related),
+            source_single: false,
+            target_single: false,
+        };
+        let event = NewEvent {
+            id: Uuid::new_v4(),
+            kind: EventType::RelationUpdated,
+            aggregate_id: order,
+            object_slug: "orders".into(),
+            related_object_slug: Some("products".into()),
+            record: Some((order, 0)),
+            data: serde_json::json!({"attributeSlug": "products", "relatedObjectSlug": "products",
+                "inverseAttributeSlug": "orders"}),
+        }
+        .render_link_change(&ChangeContext::cli("test"));
+        (object, owner, event)
+    }
+
+    /// Returns once some session of the test's database waits for a lock (bounded: fails after
+    /// 30 s), for tests that order two transactions by a lock one of them holds.
+    pub async fn lock_waited_for(&self) {
+        for _ in 0..3000 {
+            let waiting: i64 = sqlx::query_scalar(
+                "select count(*) from pg_stat_activity where datname = current_database() and wait_event_type = 'Lock'",
+            )
+            .fetch_one(&self.pool)
+            .await
+            .unwrap();
+            if waiting > 0 {
+                return;
+            }
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+        panic!("no session came to wait for a lock");
     }
 }
 

@@ -1,10 +1,7 @@
 //! Work per request does not grow with the relation: counted in rows fetched through indexes
 //! (the transaction's own statistics), not in time.
 
-use crm_api::db::events::NewEvent;
-use crm_api::db::links::{LinkSide, Owner};
 use crm_api::db::relation::{self, ApplyCall, ApplyOutcome};
-use crm_api::domain::event::{ChangeContext, EventType};
 use serde_json::json;
 use uuid::Uuid;
 
@@ -61,32 +58,7 @@ async fn linked_products(app: &TestApp, org: &TestOrg, order: Uuid, n: usize) ->
 /// not what the plan reads when it runs.
 async fn links_read(app: &TestApp, org: &TestOrg, order: Uuid, add: &[Uuid], remove: &[Uuid], with_links: bool) -> i64 {
     let mut tx = app.pool.begin().await.unwrap();
-    let (object, relation, related): (Uuid, Uuid, Uuid) = sqlx::query_as(
-        "select a.object_id, a.relation_id, o.object_id from crm_attributes a
-         join crm_objects o on o.organization_id = a.organization_id and o.slug = 'products'
-         where a.organization_id = $1 and a.key = 'products'",
-    )
-    .bind(org.id)
-    .fetch_one(&mut *tx)
-    .await
-    .unwrap();
-    let owner = Owner {
-        side: LinkSide::Source,
-        id: relation,
-        related_object: Some(related),
-        source_single: false,
-        target_single: false,
-    };
-    let event = NewEvent {
-        id: Uuid::new_v4(),
-        kind: EventType::RelationUpdated,
-        aggregate_id: order,
-        object_slug: "orders".into(),
-        related_object_slug: Some("products".into()),
-        record: Some((order, 0)),
-        data: json!({"attributeSlug": "products", "relatedObjectSlug": "products", "inverseAttributeSlug": "orders"}),
-    }
-    .render_link_change(&ChangeContext::cli("test"));
+    let (object, owner, event) = app.orders_products_call(org, order).await;
     let call = |add, remove| ApplyCall {
         organization_id: org.id,
         object_id: object,

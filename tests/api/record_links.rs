@@ -1,8 +1,9 @@
 use axum::http::StatusCode;
 use crm_api::db;
+use crm_api::db::relation::{self, ApplyCall, ApplyOutcome};
 use serde_json::json;
 
-use crate::helpers::spawn_app;
+use crate::helpers::{spawn_app, types};
 
 #[tokio::test]
 async fn relation_values_are_visible_from_both_sides() {
@@ -164,4 +165,133 @@ async fn deleting_an_attribute_deletes_its_links() {
     .await
     .unwrap();
     assert_eq!((count("links").await, count("members").await), (0, 0));
+}
+
+/// Links whose records do not exist, counted directly: links keep no foreign keys to their
+/// records (migration 0018).
+async fn dangling_links(app: &crate::helpers::TestApp) -> i64 {
+    sqlx::query_scalar(
+        "select count(*) from crm_record_links l
+         where not exists (select 1 from crm_records r where r.organization_id = l.organization_id and r.record_id = l.source_id)
+            or not exists (select 1 from crm_records r where r.organization_id = l.organization_id and r.record_id = l.target_id)",
+    )
+    .fetch_one(&app.pool)
+    .await
+    .unwrap()
+}
+
+/// A link to a record whose delete is under way waits for the delete (the validation locks the
+/// records it finds, as the foreign key's check did) and then finds the record missing: through
+/// the relation endpoint and through a batch (whose validation is its own, set-based).
+#[tokio::test]
+async fn linking_a_record_while_it_is_deleted_waits_and_finds_it_missing() {
+    let app = spawn_app().await;
+    let org = app.org("acme").await;
+    app.shop(&org).await;
+    let order = app.record(&org, "orders", json!({})).await;
+    for batch in [false, true] {
+        let product = app.record(&org, "products", json!({})).await;
+        let mut deleting = app.pool.begin().await.unwrap();
+        sqlx::query("delete from crm_records where organization_id = $1 and record_id = $2")
+            .bind(org.id)
+            .bind(product)
+            .execute(&mut *deleting)
+            .await
+            .unwrap();
+        let change = json!({"attributeSlug": "products", "add": [product]});
+        let (path, body, pointer) = match batch {
+            false => (format!("/v2/crm/orders/{order}/relation"), change, "/add/0"),
+            true => {
+                let op = json!({"recordId": order, "attributeSlug": "products", "add": [product]});
+                ("/v2/crm/orders/relations".to_owned(), json!({"operations": [op]}), "/operations/0/add/0")
+            }
+        };
+        let (response, ()) = tokio::join!(app.patch(&path, &org.token, body), async {
+            app.lock_waited_for().await;
+            deleting.commit().await.unwrap();
+        });
+        assert_eq!(response.status, StatusCode::BAD_REQUEST, "{}", response.body);
+        assert_eq!(response.pointers(), vec![pointer]);
+        assert_eq!(response.body["errors"][0]["code"], "not_found");
+        assert_eq!(dangling_links(&app).await, 0);
+        assert_eq!(app.attributes(&org, "orders", order).await["products"], json!([]));
+    }
+}
+
+/// A delete of a record that a link is being written to waits for the link to commit, then
+/// takes it with it and reports it as the link its delete dropped.
+#[tokio::test]
+async fn deleting_a_record_while_a_link_to_it_is_written_waits_and_takes_the_link() {
+    let app = spawn_app().await;
+    let org = app.org("acme").await;
+    app.shop(&org).await;
+    let order = app.record(&org, "orders", json!({})).await;
+    let product = app.record(&org, "products", json!({})).await;
+    let cursor = app.head_cursor(&org).await;
+
+    // The endpoint's own call, in a transaction held open: the link written, not committed.
+    let (object, owner, event) = app.orders_products_call(&org, order).await;
+    let call = ApplyCall {
+        organization_id: org.id,
+        object_id: object,
+        record_id: order,
+        owner,
+        add: &[product],
+        remove: &[],
+        accepted_versions: None,
+        with_links: false,
+        event,
+    };
+    let mut linking = app.pool.begin().await.unwrap();
+    assert_eq!(relation::call(&mut *linking, &call).await.unwrap().outcome, ApplyOutcome::Applied);
+    let path = format!("/v2/crm/products/{product}");
+    let deleting = app.delete(&path, &org.token);
+    let (response, ()) = tokio::join!(deleting, async {
+        app.lock_waited_for().await;
+        linking.commit().await.unwrap();
+    });
+    assert_eq!(response.status, StatusCode::OK, "{}", response.body);
+    assert_eq!(dangling_links(&app).await, 0);
+    assert_eq!(app.attributes(&org, "orders", order).await["products"], json!([]));
+    // The feed has the link, then the delete that saw it and dropped it.
+    let (events, _) = app.all_changes(&org, &cursor, 100).await;
+    assert_eq!(types(&events), ["crm.relation.updated", "crm.relation.updated", "crm.record.deleted"]);
+    assert_eq!((&events[0]["recordId"], &events[0]["data"]["added"]), (&json!(order), &json!([product])));
+    assert_eq!((&events[1]["recordId"], &events[1]["data"]["removed"]), (&json!(product), &json!([order])));
+    assert_eq!(events[2]["data"]["attributes"]["orders"], json!([order]));
+}
+
+/// The delete trigger covers the cascades too: an object's records (in SQL: the API deletes no
+/// objects) and an organization's, and no other organization's links go with them.
+#[tokio::test]
+async fn deleting_an_object_or_an_organization_deletes_its_links_and_no_others() {
+    let app = spawn_app().await;
+    let (acme, globex) = (app.org("acme").await, app.org("globex").await);
+    let links = |org: uuid::Uuid| {
+        let pool = app.pool.clone();
+        async move {
+            sqlx::query_scalar::<_, i64>("select count(*) from crm_record_links where organization_id = $1")
+                .bind(org)
+                .fetch_one(&pool)
+                .await
+                .unwrap()
+        }
+    };
+    for org in [&acme, &globex] {
+        app.shop(org).await;
+        let a = app.record(org, "products", json!({})).await;
+        let b = app.record(org, "products", json!({})).await;
+        let company = app.record(org, "companies", json!({})).await;
+        app.record(org, "orders", json!({"products": [a, b], "customer": [company]})).await;
+    }
+    assert_eq!((links(acme.id).await, links(globex.id).await), (3, 3));
+    sqlx::query("delete from crm_objects where organization_id = $1 and slug = 'products'")
+        .bind(acme.id)
+        .execute(&app.pool)
+        .await
+        .unwrap();
+    assert_eq!((links(acme.id).await, links(globex.id).await), (1, 3), "the customer link stays");
+    sqlx::query("delete from organizations where organization_id = $1").bind(acme.id).execute(&app.pool).await.unwrap();
+    assert_eq!((links(acme.id).await, links(globex.id).await), (0, 3));
+    assert_eq!(dangling_links(&app).await, 0);
 }
