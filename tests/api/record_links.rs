@@ -1,4 +1,4 @@
-use axum::http::StatusCode;
+use axum::http::{Method, StatusCode};
 use crm_api::db;
 use crm_api::db::relation::{self, ApplyCall, ApplyOutcome};
 use serde_json::json;
@@ -181,40 +181,63 @@ async fn dangling_links(app: &crate::helpers::TestApp) -> i64 {
 }
 
 /// A link to a record whose delete is under way waits for the delete (the validation locks the
-/// records it finds, as the foreign key's check did) and then finds the record missing: through
-/// the relation endpoint and through a batch (whose validation is its own, set-based).
+/// records it finds, as the foreign key's check did) and then finds the record missing. Every
+/// way links are written: the relation endpoint from either side of the relation, a batch
+/// (whose validation is its own, set-based), a record created and a record PATCHed with the link.
 #[tokio::test]
 async fn linking_a_record_while_it_is_deleted_waits_and_finds_it_missing() {
     let app = spawn_app().await;
     let org = app.org("acme").await;
     app.shop(&org).await;
     let order = app.record(&org, "orders", json!({})).await;
-    for batch in [false, true] {
-        let product = app.record(&org, "products", json!({})).await;
+    let product = app.record(&org, "products", json!({})).await;
+    for way in ["relation", "inverse relation", "batch", "record create", "record patch"] {
+        // The record being deleted: a product, or for the inverse side an order.
+        let doomed = match way {
+            "inverse relation" => app.record(&org, "orders", json!({})).await,
+            _ => app.record(&org, "products", json!({})).await,
+        };
         let mut deleting = app.pool.begin().await.unwrap();
         sqlx::query("delete from crm_records where organization_id = $1 and record_id = $2")
             .bind(org.id)
-            .bind(product)
+            .bind(doomed)
             .execute(&mut *deleting)
             .await
             .unwrap();
-        let change = json!({"attributeSlug": "products", "add": [product]});
-        let (path, body, pointer) = match batch {
-            false => (format!("/v2/crm/orders/{order}/relation"), change, "/add/0"),
-            true => {
-                let op = json!({"recordId": order, "attributeSlug": "products", "add": [product]});
-                ("/v2/crm/orders/relations".to_owned(), json!({"operations": [op]}), "/operations/0/add/0")
+        let (method, path, body, pointer) = match way {
+            "relation" => (
+                Method::PATCH,
+                format!("/v2/crm/orders/{order}/relation"),
+                json!({"attributeSlug": "products", "add": [doomed]}),
+                "/add/0",
+            ),
+            "inverse relation" => (
+                Method::PATCH,
+                format!("/v2/crm/products/{product}/relation"),
+                json!({"attributeSlug": "orders", "add": [doomed]}),
+                "/add/0",
+            ),
+            "batch" => (
+                Method::PATCH,
+                "/v2/crm/orders/relations".to_owned(),
+                json!({"operations": [{"recordId": order, "attributeSlug": "products", "add": [doomed]}]}),
+                "/operations/0/add/0",
+            ),
+            "record create" => {
+                (Method::POST, "/v2/crm/orders".to_owned(), json!({"products": [doomed]}), "/products/0")
             }
+            _ => (Method::PATCH, format!("/v2/crm/orders/{order}"), json!({"products": [doomed]}), "/products/0"),
         };
-        let (response, ()) = tokio::join!(app.patch(&path, &org.token, body), async {
+        let (response, ()) = tokio::join!(app.call(method, &path, Some(&org.token), Some(body)), async {
             app.lock_waited_for().await;
             deleting.commit().await.unwrap();
         });
-        assert_eq!(response.status, StatusCode::BAD_REQUEST, "{}", response.body);
-        assert_eq!(response.pointers(), vec![pointer]);
-        assert_eq!(response.body["errors"][0]["code"], "not_found");
-        assert_eq!(dangling_links(&app).await, 0);
-        assert_eq!(app.attributes(&org, "orders", order).await["products"], json!([]));
+        assert_eq!(response.status, StatusCode::BAD_REQUEST, "{way}: {}", response.body);
+        assert_eq!(response.pointers(), vec![pointer], "{way}");
+        assert_eq!(response.body["errors"][0]["code"], "not_found", "{way}");
+        assert_eq!(dangling_links(&app).await, 0, "{way}");
+        assert_eq!(app.attributes(&org, "orders", order).await["products"], json!([]), "{way}");
+        assert_eq!(app.attributes(&org, "products", product).await["orders"], json!([]), "{way}");
     }
 }
 
