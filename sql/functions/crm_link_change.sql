@@ -4,7 +4,8 @@
 -- event: p_event is the event as db::events::Rendered renders it (a crm_event_row, whose
 -- aggregate_id, record_id and record_version are not read: p_record and p_version fill those
 -- columns), its payload completed here (crm_event_payload) with p_version, the record's version
--- after the write, and what changed. Every writer calls it: the relation endpoint (through crm_relation_apply) and record
+-- after the write, and what changed. Every writer calls it: the relation endpoint (through
+-- crm_relation_apply) and record
 -- create/PATCH/assert (through db::links::change), inside the caller's transaction, any number
 -- of times per transaction.
 --

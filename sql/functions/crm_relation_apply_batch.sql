@@ -14,7 +14,8 @@
 --
 -- One row per operation, r_op 0-based, with crm_relation_apply's outcome and its columns. An
 -- operation that is not applied wrote nothing, so the caller decides whether to commit (per
--- operation) or roll back (atomic). A cardinality violation (or a member's foreign key) aborts the call;
+-- operation) or roll back (atomic). A cardinality violation (or a member's foreign key) aborts
+-- the call;
 -- the caller then runs the operations one by one to find out which.
 --
 -- Two ways, the same answers. Set-based (crm_relation_apply_set) when operations on different
