@@ -30,7 +30,9 @@ RELATION = """  for i in 1..{n} loop
     p2 := products[1 + floor(random() * cardinality(products))::int];
     ev := row(gen_random_uuid(), 'crm.relation.updated', 'record', o, 'orders', 'products', o, null, {pieces})::crm_event_row;
     perform crm_relation_apply(org, obj, o, 'source', rel, relobj, false, false, array[p1, p2], '{{}}'::uuid[], null, false, ev);
+    commit;
     perform crm_relation_apply(org, obj, o, 'source', rel, relobj, false, false, '{{}}'::uuid[], array[p1, p2], null, false, ev);
+    commit;
   end loop;
 end $$;
 """
@@ -43,9 +45,11 @@ BATCH = """  for i in 1..{n} loop
     perform * from crm_relation_apply_batch(org, obj, os, array_fill('source'::crm_link_side, array[n]), array_fill(rel, array[n]),
       array_fill(relobj, array[n]), array_fill(false, array[n]), array_fill(false, array[n]), array_fill(1, array[n]), ps,
       array_fill(0, array[n]), '{{}}'::uuid[], array_fill(-1, array[n]), '{{}}'::bigint[], evs);
+    commit;
     perform * from crm_relation_apply_batch(org, obj, os, array_fill('source'::crm_link_side, array[n]), array_fill(rel, array[n]),
       array_fill(relobj, array[n]), array_fill(false, array[n]), array_fill(false, array[n]), array_fill(0, array[n]), '{{}}'::uuid[],
       array_fill(1, array[n]), ps, array_fill(-1, array[n]), '{{}}'::bigint[], evs);
+    commit;
   end loop;
 end $$;
 """

@@ -113,8 +113,10 @@ $$;
 -- (the batch endpoint's path, through crm_relation_apply_batch): operation i (1-based) is
 -- p_records[i], p_sides[i], p_owners[i], p_source_single[i], p_target_single[i], and it runs
 -- when p_apply[i]; p_adds/p_removes are the IDs of every operation, p_add_ops/p_remove_ops the
--- operation each belongs to. Returns one row per ID that really changed: its operation, the ID
--- and whether it was added (else removed). Appends no event: the caller appends one per
+-- operation each belongs to. Returns every ID that really changed as three arrays of one entry
+-- per ID: its operation (r_ops), the ID (r_ids) and whether it was added, else removed
+-- (r_added); and r_changed, the operations that changed something, each once. Arrays, not
+-- rows: the caller keeps them across rounds. Appends no event: the caller appends one per
 -- changed operation (crm_relation_apply_batch, in operation order).
 --
 -- The caller guarantees that no two operations that run can write the same link: their records
@@ -133,8 +135,12 @@ create or replace function crm_link_change_set(
     p_adds uuid[],
     p_add_ops integer[],
     p_removes uuid[],
-    p_remove_ops integer[]
-) returns table (r_op integer, r_id uuid, r_added boolean) language plpgsql
+    p_remove_ops integer[],
+    out r_ops integer[],
+    out r_ids uuid[],
+    out r_added boolean[],
+    out r_changed integer[]
+) language plpgsql
 -- generic plans, no sequential scans: see crm_relation_apply
 set plan_cache_mode = force_generic_plan
 set enable_seqscan = off as $$
@@ -142,65 +148,76 @@ declare
     v_ops integer[];
     v_ids uuid[];
 begin
+    r_ops := '{}';
+    r_ids := '{}';
+    r_added := '{}';
     -- Two statements: data-modifying CTEs of one statement run in no defined order, and the
-    -- inserts must see the removals.
-    with s as (delete from crm_record_links l
-               where l.ctid = any(array(
-                       select (select x.ctid from crm_record_links x
-                               where x.organization_id = p_org and x.source_id = p_records[r.op]
-                                 and x.relation_id = p_owners[r.op] and x.target_id = r.id)
-                       from unnest(p_removes, p_remove_ops) as r (id, op)
-                       where p_apply[r.op] and p_sides[r.op] = 'source'))
-               returning l.source_id as rec, l.relation_id as owner, l.target_id as id),
-         t as (delete from crm_record_links l
-               where l.ctid = any(array(
-                       select (select x.ctid from crm_record_links x
-                               where x.organization_id = p_org and x.target_id = p_records[r.op]
-                                 and x.relation_id = p_owners[r.op] and x.source_id = r.id)
-                       from unnest(p_removes, p_remove_ops) as r (id, op)
-                       where p_apply[r.op] and p_sides[r.op] = 'target'))
-               returning l.target_id as rec, l.relation_id as owner, l.source_id as id),
-         u as (delete from crm_record_members m
-               where m.ctid = any(array(
-                       select (select x.ctid from crm_record_members x
-                               where x.organization_id = p_org and x.record_id = p_records[r.op]
-                                 and x.attribute_id = p_owners[r.op] and x.member_id = r.id)
-                       from unnest(p_removes, p_remove_ops) as r (id, op)
-                       where p_apply[r.op] and p_sides[r.op] = 'user'))
-               returning m.record_id as rec, m.attribute_id as owner, m.member_id as id),
-         d as (select * from s union all select * from t union all select * from u)
-    select array_agg(o.op), array_agg(d.id) into v_ops, v_ids
-    from d join unnest(p_records, p_owners, p_apply) with ordinality as o (rec, owner, apply, op)
-      on o.apply and o.rec = d.rec and o.owner = d.owner;
-    return query select x.op::integer, x.id, false from unnest(v_ops, v_ids) as x (op, id);
+    -- inserts must see the removals. Each runs only when it has IDs to work on: even with
+    -- none, a statement pays its executor start.
+    if cardinality(p_removes) > 0 then
+        with s as (delete from crm_record_links l
+                   where l.ctid = any(array(
+                           select (select x.ctid from crm_record_links x
+                                   where x.organization_id = p_org and x.source_id = p_records[r.op]
+                                     and x.relation_id = p_owners[r.op] and x.target_id = r.id)
+                           from unnest(p_removes, p_remove_ops) as r (id, op)
+                           where p_apply[r.op] and p_sides[r.op] = 'source'))
+                   returning l.source_id as rec, l.relation_id as owner, l.target_id as id),
+             t as (delete from crm_record_links l
+                   where l.ctid = any(array(
+                           select (select x.ctid from crm_record_links x
+                                   where x.organization_id = p_org and x.target_id = p_records[r.op]
+                                     and x.relation_id = p_owners[r.op] and x.source_id = r.id)
+                           from unnest(p_removes, p_remove_ops) as r (id, op)
+                           where p_apply[r.op] and p_sides[r.op] = 'target'))
+                   returning l.target_id as rec, l.relation_id as owner, l.source_id as id),
+             u as (delete from crm_record_members m
+                   where m.ctid = any(array(
+                           select (select x.ctid from crm_record_members x
+                                   where x.organization_id = p_org and x.record_id = p_records[r.op]
+                                     and x.attribute_id = p_owners[r.op] and x.member_id = r.id)
+                           from unnest(p_removes, p_remove_ops) as r (id, op)
+                           where p_apply[r.op] and p_sides[r.op] = 'user'))
+                   returning m.record_id as rec, m.attribute_id as owner, m.member_id as id),
+             d as (select * from s union all select * from t union all select * from u)
+        select coalesce(array_agg(o.op::integer), '{}'), coalesce(array_agg(d.id), '{}') into r_ops, r_ids
+        from d join unnest(p_records, p_owners, p_apply) with ordinality as o (rec, owner, apply, op)
+          on o.apply and o.rec = d.rec and o.owner = d.owner;
+        r_added := array_fill(false, array[cardinality(r_ops)]);
+    end if;
 
-    with s as (insert into crm_record_links as l
-                   (organization_id, source_id, relation_id, target_id, source_single, target_single)
-               select p_org, p_records[a.op], p_owners[a.op], a.id, p_source_single[a.op], p_target_single[a.op]
-               from unnest(p_adds, p_add_ops) as a (id, op)
-               where p_apply[a.op] and p_sides[a.op] = 'source'
-               order by 2, 3, 4
-               on conflict (organization_id, source_id, relation_id, target_id) do nothing
-               returning l.source_id as rec, l.relation_id as owner, l.target_id as id),
-         t as (insert into crm_record_links as l
-                   (organization_id, target_id, relation_id, source_id, source_single, target_single)
-               select p_org, p_records[a.op], p_owners[a.op], a.id, p_source_single[a.op], p_target_single[a.op]
-               from unnest(p_adds, p_add_ops) as a (id, op)
-               where p_apply[a.op] and p_sides[a.op] = 'target'
-               order by 4, 3, 2
-               on conflict (organization_id, source_id, relation_id, target_id) do nothing
-               returning l.target_id as rec, l.relation_id as owner, l.source_id as id),
-         u as (insert into crm_record_members as m (organization_id, record_id, attribute_id, member_id)
-               select p_org, p_records[a.op], p_owners[a.op], a.id
-               from unnest(p_adds, p_add_ops) as a (id, op)
-               where p_apply[a.op] and p_sides[a.op] = 'user'
-               order by 2, 3, 4
-               on conflict (organization_id, record_id, attribute_id, member_id) do nothing
-               returning m.record_id as rec, m.attribute_id as owner, m.member_id as id),
-         i as (select * from s union all select * from t union all select * from u)
-    select array_agg(o.op), array_agg(i.id) into v_ops, v_ids
-    from i join unnest(p_records, p_owners, p_apply) with ordinality as o (rec, owner, apply, op)
-      on o.apply and o.rec = i.rec and o.owner = i.owner;
-    return query select x.op::integer, x.id, true from unnest(v_ops, v_ids) as x (op, id);
+    if cardinality(p_adds) > 0 then
+        with s as (insert into crm_record_links as l
+                       (organization_id, source_id, relation_id, target_id, source_single, target_single)
+                   select p_org, p_records[a.op], p_owners[a.op], a.id, p_source_single[a.op], p_target_single[a.op]
+                   from unnest(p_adds, p_add_ops) as a (id, op)
+                   where p_apply[a.op] and p_sides[a.op] = 'source'
+                   order by 2, 3, 4
+                   on conflict (organization_id, source_id, relation_id, target_id) do nothing
+                   returning l.source_id as rec, l.relation_id as owner, l.target_id as id),
+             t as (insert into crm_record_links as l
+                       (organization_id, target_id, relation_id, source_id, source_single, target_single)
+                   select p_org, p_records[a.op], p_owners[a.op], a.id, p_source_single[a.op], p_target_single[a.op]
+                   from unnest(p_adds, p_add_ops) as a (id, op)
+                   where p_apply[a.op] and p_sides[a.op] = 'target'
+                   order by 4, 3, 2
+                   on conflict (organization_id, source_id, relation_id, target_id) do nothing
+                   returning l.target_id as rec, l.relation_id as owner, l.source_id as id),
+             u as (insert into crm_record_members as m (organization_id, record_id, attribute_id, member_id)
+                   select p_org, p_records[a.op], p_owners[a.op], a.id
+                   from unnest(p_adds, p_add_ops) as a (id, op)
+                   where p_apply[a.op] and p_sides[a.op] = 'user'
+                   order by 2, 3, 4
+                   on conflict (organization_id, record_id, attribute_id, member_id) do nothing
+                   returning m.record_id as rec, m.attribute_id as owner, m.member_id as id),
+             i as (select * from s union all select * from t union all select * from u)
+        select coalesce(array_agg(o.op::integer), '{}'), coalesce(array_agg(i.id), '{}') into v_ops, v_ids
+        from i join unnest(p_records, p_owners, p_apply) with ordinality as o (rec, owner, apply, op)
+          on o.apply and o.rec = i.rec and o.owner = i.owner;
+        r_ops := r_ops || v_ops;
+        r_ids := r_ids || v_ids;
+        r_added := r_added || array_fill(true, array[cardinality(v_ops)]);
+    end if;
+    r_changed := array(select distinct x from unnest(r_ops) as x);
 end;
 $$;

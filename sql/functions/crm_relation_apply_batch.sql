@@ -60,14 +60,18 @@ declare
     a integer := 0;
     r integer := 0;
     e integer := 0;
+    v_rounds integer;
     v_expected bigint[];
     v_row record;
 begin
     perform crm_records_lock(p_org, p_records);
-    if n > 0 and crm_relation_batch_rounds(p_records, p_sides, p_owners, p_source_single, p_target_single) <= 4 then
+    if n > 0 then
+        v_rounds := crm_relation_batch_rounds(p_records, p_sides, p_owners, p_source_single, p_target_single);
+    end if;
+    if v_rounds <= 4 then
         return query select * from crm_relation_apply_set(p_org, p_object, p_records, p_sides, p_owners, p_related,
             p_source_single, p_target_single, p_add_counts, p_adds, p_remove_counts, p_removes, p_expected_counts,
-            p_expected, p_events);
+            p_expected, p_events, v_rounds);
         return;
     end if;
 
@@ -117,7 +121,8 @@ create or replace function crm_relation_batch_rounds(
            else (select max(c)::integer from (select count(*) as c from unnest(p_records) as r (rec) group by r.rec) as g) end
 $$;
 
--- crm_relation_apply_batch's set-based path (see there; same arguments and rows): rounds of
+-- crm_relation_apply_batch's set-based path (see there; same arguments and rows, and p_rounds,
+-- crm_relation_batch_rounds of the operations): rounds of
 -- operations on distinct records, each checked (record, If-Match, the IDs to add, validated
 -- for the whole batch at once) and written by crm_link_change_set; versions bumped once per
 -- changed operation; then every event, in operation order.
@@ -136,7 +141,8 @@ create or replace function crm_relation_apply_set(
     p_removes uuid[],
     p_expected_counts integer[],
     p_expected bigint[],
-    p_events crm_event_row[]
+    p_events crm_event_row[],
+    p_rounds integer
 ) returns table (
     r_op integer,
     r_outcome crm_relation_outcome,
@@ -155,7 +161,6 @@ declare
     v_remove_ops integer[];
     v_expected_from integer[];
     v_round integer[];
-    v_rounds integer;
     v_invalid boolean[] := array_fill(false, array[n]);
     v_bad_ops integer[];
     v_bad_ids uuid[];
@@ -165,6 +170,9 @@ declare
     v_apply boolean[];
     v_any boolean;
     v_changed integer[];
+    v_ops integer[];
+    v_ids uuid[];
+    v_added boolean[];
     v_done_ops integer[] := '{}';
     v_done_ids uuid[] := '{}';
     v_done_added boolean[] := '{}';
@@ -172,17 +180,20 @@ declare
     i integer;
     v_row record;
 begin
-    -- The operation of each ID, where each operation's If-Match versions start, its round.
-    select coalesce(array_agg(o.i::integer order by o.i, g), '{}') into v_add_ops
-    from unnest(p_add_counts) with ordinality as o (c, i), generate_series(1, o.c) as g;
-    select coalesce(array_agg(o.i::integer order by o.i, g), '{}') into v_remove_ops
-    from unnest(p_remove_counts) with ordinality as o (c, i), generate_series(1, o.c) as g;
-    select array_agg(s.f::integer order by s.i) into v_expected_from
-    from (select o.i, coalesce(sum(greatest(o.c, 0)) over (order by o.i rows between unbounded preceding and 1 preceding), 0) as f
-          from unnest(p_expected_counts) with ordinality as o (c, i)) as s;
-    select array_agg(s.r order by s.i), max(s.r) into v_round, v_rounds
-    from (select o.i, row_number() over (partition by o.rec order by o.i)::integer as r
-          from unnest(p_records) with ordinality as o (rec, i)) as s;
+    -- The operation of each ID, where each operation's If-Match versions start, its round: one
+    -- statement, as every statement pays its own executor start.
+    select coalesce((select array_agg(o.i::integer order by o.i, g)
+                     from unnest(p_add_counts) with ordinality as o (c, i), generate_series(1, o.c) as g), '{}'),
+           coalesce((select array_agg(o.i::integer order by o.i, g)
+                     from unnest(p_remove_counts) with ordinality as o (c, i), generate_series(1, o.c) as g), '{}'),
+           (select array_agg(s.f::integer order by s.i)
+            from (select o.i, coalesce(sum(greatest(o.c, 0)) over (order by o.i rows between unbounded preceding
+                                                                                     and 1 preceding), 0) as f
+                  from unnest(p_expected_counts) with ordinality as o (c, i)) as s),
+           (select array_agg(s.r order by s.i)
+            from (select o.i, row_number() over (partition by o.rec order by o.i)::integer as r
+                  from unnest(p_records) with ordinality as o (rec, i)) as s)
+    into v_add_ops, v_remove_ops, v_expected_from, v_round;
     -- Every ID to add, checked once: a batch creates and deletes no records or members.
     select array_agg(v_add_ops[u.r_index]), array_agg(p_adds[u.r_index]), array_agg(u.r_inactive)
     into v_bad_ops, v_bad_ids, v_bad_inactive
@@ -191,7 +202,7 @@ begin
         v_invalid[i] := true;
     end loop;
 
-    for k in 1 .. v_rounds loop
+    for k in 1 .. p_rounds loop
         -- The round's operations, checked in crm_relation_apply's order against the record as
         -- the earlier rounds left it (locked by the caller).
         v_apply := array_fill(false, array[n]);
@@ -219,18 +230,21 @@ begin
         end loop;
         continue when not v_any;
 
-        with c as materialized (
-                 select * from crm_link_change_set(p_org, v_apply, p_records, p_sides, p_owners, p_source_single,
-                                                   p_target_single, p_adds, v_add_ops, p_removes, v_remove_ops))
-        select v_done_ops || coalesce((select array_agg(c.r_op) from c), '{}'),
-               v_done_ids || coalesce((select array_agg(c.r_id) from c), '{}'),
-               v_done_added || coalesce((select array_agg(c.r_added) from c), '{}'),
-               coalesce((select array_agg(distinct c.r_op) from c), '{}')
-        into v_done_ops, v_done_ids, v_done_added, v_changed;
+        select c.r_ops, c.r_ids, c.r_added, c.r_changed into v_ops, v_ids, v_added, v_changed
+        from crm_link_change_set(p_org, v_apply, p_records, p_sides, p_owners, p_source_single, p_target_single,
+                                 p_adds, v_add_ops, p_removes, v_remove_ops) as c;
+        v_done_ops := v_done_ops || v_ops;
+        v_done_ids := v_done_ids || v_ids;
+        v_done_added := v_done_added || v_added;
         if cardinality(v_changed) > 0 then
             -- One operation per record in a round: one version each.
-            update crm_records set version = version + 1, updated_at = now()
-            where organization_id = p_org and record_id = any(array(select p_records[c] from unnest(v_changed) as c));
+            -- Each record found by its primary key and updated by tuple id, as crm_link_change
+            -- deletes links (`record_id = any(…)` could read every record of the organization:
+            -- see crm_records_lock). The records are locked, so the tuple ids cannot go stale.
+            update crm_records c set version = c.version + 1, updated_at = now()
+            where c.ctid = any(array(
+                    select (select x.ctid from crm_records x where x.organization_id = p_org and x.record_id = p_records[o])
+                    from unnest(v_changed) as o));
             foreach i in array v_changed loop
                 v_version[i] := v_version[i] + 1;
             end loop;
@@ -251,9 +265,11 @@ begin
                  p_records[c.op] as rec, v_version[c.op] as version
           from unnest(v_all_changed) as c (op)
           left join unnest(p_events) with ordinality as v on v.ordinality = c.op) as e
-    left join (select x.op, array_agg(x.id order by x.id) filter (where x.added) as added,
-                      array_agg(x.id order by x.id) filter (where not x.added) as removed
-               from unnest(v_done_ops, v_done_ids, v_done_added) as x (op, id, added) group by x.op) as d
+    left join (select x.op, array_agg(x.id) filter (where x.added) as added,
+                      array_agg(x.id) filter (where not x.added) as removed
+               from (select * from unnest(v_done_ops, v_done_ids, v_done_added) as u (op, id, added)
+                     order by u.op, u.id) as x
+               group by x.op) as d
       on d.op = e.op
     order by e.op;
 
@@ -264,9 +280,11 @@ begin
            case when v_outcome[o.i] = 'invalid' then b.missing end,
            case when v_outcome[o.i] = 'invalid' then b.inactive end
     from generate_series(1, n) as o (i)
-    left join (select x.op, array_agg(x.id order by x.id) filter (where x.added) as added,
+    left join (select x.op, array_agg(x.id) filter (where x.added) as added,
                       array_agg(x.id) filter (where not x.added) as removed
-               from unnest(v_done_ops, v_done_ids, v_done_added) as x (op, id, added) group by x.op) as d on d.op = o.i
+               from (select * from unnest(v_done_ops, v_done_ids, v_done_added) as u (op, id, added)
+                     order by u.op, u.id) as x
+               group by x.op) as d on d.op = o.i
     left join (select x.op, array_agg(x.id) filter (where not x.inactive) as missing,
                       array_agg(x.id) filter (where x.inactive) as inactive
                from unnest(v_bad_ops, v_bad_ids, v_bad_inactive) as x (op, id, inactive) group by x.op) as b on b.op = o.i

@@ -1,6 +1,7 @@
 //! Work per request does not grow with the relation: counted in rows fetched through indexes
 //! (the transaction's own statistics), not in time.
 
+use crm_api::db::links::LinkSide;
 use crm_api::db::relation::{self, ApplyCall, ApplyOutcome};
 use serde_json::json;
 use uuid::Uuid;
@@ -37,6 +38,63 @@ async fn the_full_response_reads_only_its_records_links_after_an_analyze_saw_one
 
     let read = links_read(&app, &org, small, &[spare], &[mine[0]], true).await;
     assert!(read < 20, "reading back a record's 3 links read {read} links (another record holds 600)");
+}
+
+/// A batch reads its own records only, whatever the statistics say about the organization's:
+/// locking them (crm_records_lock) and bumping their versions once matched `record_id =
+/// any(…)`, which without statistics was planned as a read of every record of the
+/// organization, each compared with every ID.
+#[tokio::test]
+async fn a_batch_reads_only_its_own_records_even_without_statistics() {
+    let app = spawn_app().await;
+    let org = app.org("acme").await;
+    app.shop(&org).await;
+    // No analyze may run behind the test's back: the trap is the planner knowing nothing.
+    sqlx::query("alter table crm_records set (autovacuum_enabled = false)").execute(&app.pool).await.unwrap();
+    // In one statement: only the organization's size matters here, not how the records came.
+    let orders: Vec<Uuid> = sqlx::query_scalar(
+        "insert into crm_records (organization_id, object_id)
+         select $1, o.object_id from crm_objects o, generate_series(1, 300)
+         where o.organization_id = $1 and o.slug = 'orders' returning record_id",
+    )
+    .bind(org.id)
+    .fetch_all(&app.pool)
+    .await
+    .unwrap();
+    let product = app.record(&org, "products", json!({})).await;
+    let (object, owner, event) = app.orders_products_call(&org, orders[0]).await;
+
+    let mut tx = app.pool.begin().await.unwrap();
+    let fetched = "select coalesce(seq_tup_read, 0) + coalesce(idx_tup_fetch, 0)
+                   from pg_stat_xact_user_tables where relname = 'crm_records'";
+    let (before,): (i64,) = sqlx::query_as(fetched).fetch_one(&mut *tx).await.unwrap();
+    let applied: Vec<(String, i64)> = sqlx::query_as(
+        "select r_outcome::text, r_version from crm_relation_apply_batch($1, $2, $3, $4, $5, $6, $7, $8, $9, $10,
+                                                                         $11, $12, $13, $14, $15)",
+    )
+    .bind(org.id)
+    .bind(object)
+    .bind(&orders[..2])
+    .bind([LinkSide::Source; 2])
+    .bind([owner.id; 2])
+    .bind([owner.related_object; 2])
+    .bind([false; 2])
+    .bind([false; 2])
+    .bind([1_i32; 2])
+    .bind([product; 2])
+    .bind([0_i32; 2])
+    .bind(Vec::<Uuid>::new())
+    .bind([-1_i32; 2])
+    .bind(Vec::<i64>::new())
+    .bind([event.clone(), event])
+    .fetch_all(&mut *tx)
+    .await
+    .unwrap();
+    let (after,): (i64,) = sqlx::query_as(fetched).fetch_one(&mut *tx).await.unwrap();
+    tx.rollback().await.unwrap();
+    assert_eq!(applied, [("applied".to_string(), 2), ("applied".to_string(), 2)]);
+    let read = after - before;
+    assert!(read < 20, "a batch of 2 operations read {read} records of an organization of 301");
 }
 
 /// `n` new products, linked to `order` through the endpoint.
