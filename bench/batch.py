@@ -66,7 +66,8 @@ INSERT INTO crm_record_links (organization_id, source_id, relation_id, target_id
 """ + ("" if pieces is None else f"""INSERT INTO crm_events (organization_id, event_id, type, aggregate_type, aggregate_id, object_slug,
                         related_object_slug, record_id, record_version, payload)
   SELECT :org, gen_random_uuid(), 'crm.relation.updated', 'record', o.id, 'orders', 'products', o.id, 1,
-         crm_event_payload(ARRAY[{", ".join("'" + p.replace("'", "''") + "'" for p in pieces)}], 1, ARRAY[p.id], '{{}}')
+         crm_event_payload(ARRAY[{", ".join("'" + p.replace("'", "''") + "'" for p in pieces)}], (SELECT crm_event_time()), 1,
+                           ARRAY[p.id], '{{}}')
   FROM (VALUES {pairs}) v (o, p)
   JOIN bench_batch_orders o ON o.n = v.o JOIN bench_batch_products p ON p.n = v.p
   ORDER BY o.id;

@@ -14,7 +14,7 @@ begin
     insert into crm_events (organization_id, event_id, type, aggregate_type, aggregate_id, object_slug,
                             related_object_slug, record_id, record_version, payload)
     select p_org, e.id, e.type, e.aggregate_type, e.aggregate_id, e.object_slug, e.related_object_slug,
-           e.record_id, e.record_version, crm_event_payload(e.payload, null, null, null)
+           e.record_id, e.record_version, crm_event_payload(e.payload, (select crm_event_time()), null, null, null)
     from unnest(p_events) as e;
     get diagnostics n = row_count;
     return n;

@@ -104,7 +104,7 @@ begin
                                 related_object_slug, record_id, record_version, payload)
         values (p_org, p_event.id, p_event.type, p_event.aggregate_type, p_record, p_event.object_slug,
                 p_event.related_object_slug, p_record, p_version,
-                crm_event_payload(p_event.payload, p_version, r_added, r_removed));
+                crm_event_payload(p_event.payload, crm_event_time(), p_version, r_added, r_removed));
     end if;
 end;
 $$;

@@ -104,21 +104,37 @@ $$;
 
 -- The number of rounds the set-based path needs for these operations (the most operations on
 -- one record), or null when operations on different records could meet on a link.
+--
+-- PL/pgSQL, for its kept plans: a SQL function with subqueries is never inlined, and
+-- PostgreSQL (before 18) planned its body again on every call. The usual batch, every
+-- operation on one attribute from one side, is told apart by array containment alone: its
+-- relation is not written from both sides, and only its other end being single could make
+-- two records meet (each query over the arrays cost about as much as a tenth of the batch's
+-- link inserts, bench/count).
 create or replace function crm_relation_batch_rounds(
     p_records uuid[],
     p_sides crm_link_side[],
     p_owners uuid[],
     p_source_single boolean[],
     p_target_single boolean[]
-) returns integer language sql immutable as $$
-    select case when exists (select 1 from unnest(p_owners, p_sides) as o (owner, side)
-                             where o.side <> 'user' group by o.owner having count(distinct o.side) > 1)
-                  or exists (select 1 from unnest(p_records, p_sides, p_owners, p_source_single, p_target_single)
-                                           as o (rec, side, owner, source_single, target_single)
-                             where (o.side = 'source' and o.target_single) or (o.side = 'target' and o.source_single)
-                             group by o.owner having count(distinct o.rec) > 1)
-           then null
-           else (select max(c)::integer from (select count(*) as c from unnest(p_records) as r (rec) group by r.rec) as g) end
+) returns integer language plpgsql immutable
+set plan_cache_mode = force_generic_plan as $$
+begin
+    if p_owners <@ p_owners[1:1] and p_sides <@ p_sides[1:1] then
+        if ((p_sides[1] = 'source' and p_target_single[1]) or (p_sides[1] = 'target' and p_source_single[1]))
+           and not p_records <@ p_records[1:1] then
+            return null;
+        end if;
+    elsif exists (select 1 from unnest(p_owners, p_sides) as o (owner, side)
+                  where o.side <> 'user' group by o.owner having count(distinct o.side) > 1)
+       or exists (select 1 from unnest(p_records, p_sides, p_owners, p_source_single, p_target_single)
+                                as o (rec, side, owner, source_single, target_single)
+                  where (o.side = 'source' and o.target_single) or (o.side = 'target' and o.source_single)
+                  group by o.owner having count(distinct o.rec) > 1) then
+        return null;
+    end if;
+    return (select max(c)::integer from (select count(*) as c from unnest(p_records) as r (rec) group by r.rec) as g);
+end;
 $$;
 
 -- crm_relation_apply_batch's set-based path (see there; same arguments and rows, and p_rounds,
@@ -168,7 +184,6 @@ declare
     v_outcome crm_relation_outcome[] := array_fill(null::crm_relation_outcome, array[n]);
     v_version bigint[] := array_fill(null::bigint, array[n]);
     v_apply boolean[];
-    v_any boolean;
     v_changed integer[];
     v_ops integer[];
     v_ids uuid[];
@@ -178,7 +193,6 @@ declare
     v_done_added boolean[] := '{}';
     v_all_changed integer[] := '{}';
     i integer;
-    v_row record;
 begin
     -- The operation of each ID, where each operation's If-Match versions start, its round: one
     -- statement, as every statement pays its own executor start.
@@ -204,31 +218,32 @@ begin
 
     for k in 1 .. p_rounds loop
         -- The round's operations, checked in crm_relation_apply's order against the record as
-        -- the earlier rounds left it (locked by the caller).
-        v_apply := array_fill(false, array[n]);
-        v_any := false;
-        for v_row in
-            select o.i::integer as i, c.object_id, c.version
-            from unnest(v_round) with ordinality as o (rnd, i)
-            left join crm_records c on c.organization_id = p_org and c.record_id = p_records[o.i]
-            where o.rnd = k
-        loop
-            if v_row.object_id is distinct from p_object then
-                v_outcome[v_row.i] := 'not_found';
-            elsif p_expected_counts[v_row.i] >= 0 and not coalesce(v_row.version = any(
-                    p_expected[v_expected_from[v_row.i] + 1 : v_expected_from[v_row.i] + p_expected_counts[v_row.i]]), false) then
-                v_outcome[v_row.i] := 'precondition_failed';
-                v_version[v_row.i] := v_row.version;
-            elsif v_invalid[v_row.i] then
-                v_outcome[v_row.i] := 'invalid';
-            else
-                v_outcome[v_row.i] := 'applied';
-                v_version[v_row.i] := v_row.version;
-                v_apply[v_row.i] := true;
-                v_any := true;
-            end if;
-        end loop;
-        continue when not v_any;
+        -- the earlier rounds left it (locked by the caller), in one statement for all of them:
+        -- every operation's outcome and version, the other rounds' carried over, and which
+        -- operations of this round apply. (The lists are aggregated in operation order, from
+        -- the sorted subquery.)
+        select array_agg(s.outcome),
+               array_agg(case when s.rnd <> k then v_version[s.i]
+                              when s.outcome in ('precondition_failed', 'applied') then s.version end),
+               array_agg(s.rnd = k and s.outcome = 'applied')
+        into v_outcome, v_version, v_apply
+        from (select o.i, o.rnd, c.version,
+                     case when o.rnd <> k then v_outcome[o.i]
+                          when c.object_id is distinct from p_object then 'not_found'
+                          when p_expected_counts[o.i] >= 0 and not coalesce(c.version = any(
+                                   p_expected[v_expected_from[o.i] + 1 : v_expected_from[o.i] + p_expected_counts[o.i]]),
+                                   false) then 'precondition_failed'
+                          when v_invalid[o.i] then 'invalid'
+                          else 'applied' end::crm_relation_outcome as outcome
+              from unnest(v_round) with ordinality as o (rnd, i)
+              -- A primary-key lookup per operation of the round: `offset 0` keeps the lateral
+              -- subquery from being flattened into a join, which a plan could hash, reading
+              -- every record of the organization.
+              left join lateral (select x.object_id, x.version from crm_records x
+                                 where o.rnd = k and x.organization_id = p_org and x.record_id = p_records[o.i]
+                                 offset 0) as c on true
+              order by o.i) as s;
+        continue when not true = any(v_apply);
 
         select c.r_ops, c.r_ids, c.r_added, c.r_changed into v_ops, v_ids, v_added, v_changed
         from crm_link_change_set(p_org, v_apply, p_records, p_sides, p_owners, p_source_single, p_target_single,
@@ -252,39 +267,39 @@ begin
         end if;
     end loop;
 
-    -- One event per changed operation, in operation order, in crm_link_change's shape (the
-    -- same columns, crm_event_payload), inserted directly as crm_link_change does: only here
-    -- are the versions and the lists known. Each operation's event is joined by its position in
-    -- p_events (once, where `(p_events[c.op]).field` would subscript the array for each field);
-    -- a changed operation without one gets nulls, which the table refuses.
-    insert into crm_events (organization_id, event_id, type, aggregate_type, aggregate_id, object_slug,
-                            related_object_slug, record_id, record_version, payload)
-    select p_org, e.id, e.type, e.aggregate_type, e.rec, e.object_slug, e.related_object_slug, e.rec, e.version,
-           crm_event_payload(e.payload, e.version, coalesce(d.added, '{}'), coalesce(d.removed, '{}'))
-    from (select c.op, v.id, v.type, v.aggregate_type, v.object_slug, v.related_object_slug, v.payload,
-                 p_records[c.op] as rec, v_version[c.op] as version
-          from unnest(v_all_changed) as c (op)
-          left join unnest(p_events) with ordinality as v on v.ordinality = c.op) as e
-    left join (select x.op, array_agg(x.id) filter (where x.added) as added,
-                      array_agg(x.id) filter (where not x.added) as removed
-               from (select * from unnest(v_done_ops, v_done_ids, v_done_added) as u (op, id, added)
-                     order by u.op, u.id) as x
-               group by x.op) as d
-      on d.op = e.op
-    order by e.op;
-
+    -- The rows, and one event per changed operation, in one statement: each operation's lists
+    -- (d) are aggregated once for both. The events are in operation order and in
+    -- crm_link_change's shape (the same columns, crm_event_payload), inserted directly as
+    -- crm_link_change does: only here are the versions and the lists known. Each operation's
+    -- event is joined by its position in p_events (once, where `(p_events[c.op]).field` would
+    -- subscript the array for each field); a changed operation without one gets nulls, which
+    -- the table refuses. A data-modifying WITH runs to completion whatever the query reads.
     return query
+    with d as materialized (
+             select x.op, array_agg(x.id) filter (where x.added) as added,
+                    array_agg(x.id) filter (where not x.added) as removed
+             from (select * from unnest(v_done_ops, v_done_ids, v_done_added) as u (op, id, added)
+                   order by u.op, u.id) as x
+             group by x.op),
+         events as (
+             insert into crm_events (organization_id, event_id, type, aggregate_type, aggregate_id, object_slug,
+                                     related_object_slug, record_id, record_version, payload)
+             select p_org, e.id, e.type, e.aggregate_type, e.rec, e.object_slug, e.related_object_slug, e.rec,
+                    e.version, crm_event_payload(e.payload, (select crm_event_time()), e.version, coalesce(d.added, '{}'),
+                                      coalesce(d.removed, '{}'))
+             from (select c.op, v.id, v.type, v.aggregate_type, v.object_slug, v.related_object_slug, v.payload,
+                          p_records[c.op] as rec, v_version[c.op] as version
+                   from unnest(v_all_changed) as c (op)
+                   left join unnest(p_events) with ordinality as v on v.ordinality = c.op) as e
+             left join d on d.op = e.op
+             order by e.op)
     select (o.i - 1)::integer, v_outcome[o.i], v_version[o.i],
            case when v_outcome[o.i] = 'applied' then coalesce(d.added, '{}') end,
            case when v_outcome[o.i] = 'applied' then coalesce(d.removed, '{}') end,
            case when v_outcome[o.i] = 'invalid' then b.missing end,
            case when v_outcome[o.i] = 'invalid' then b.inactive end
     from generate_series(1, n) as o (i)
-    left join (select x.op, array_agg(x.id) filter (where x.added) as added,
-                      array_agg(x.id) filter (where not x.added) as removed
-               from (select * from unnest(v_done_ops, v_done_ids, v_done_added) as u (op, id, added)
-                     order by u.op, u.id) as x
-               group by x.op) as d on d.op = o.i
+    left join d on d.op = o.i
     left join (select x.op, array_agg(x.id) filter (where not x.inactive) as missing,
                       array_agg(x.id) filter (where x.inactive) as inactive
                from unnest(v_bad_ops, v_bad_ids, v_bad_inactive) as x (op, id, inactive) group by x.op) as b on b.op = o.i

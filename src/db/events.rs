@@ -68,7 +68,7 @@ impl NewEvent {
         let tail =
             Tail { record: self.record_ref(), record_version: self.record.map(|r| r.1), context, data: &self.data };
         let tail = to_json(&tail);
-        Rendered::of(self, vec![opening(self), format!("\",{}", &tail[1..])])
+        Rendered::of(self, vec![opening(self.id, self.kind), format!("\",{}", &tail[1..])])
     }
 
     /// A `crm.relation.updated` event as `crm_link_change` takes it (`p_event`), to be completed
@@ -77,20 +77,24 @@ impl NewEvent {
     /// `recordId` is `self.record`'s: it must be the record the call writes, which fills the
     /// row's columns.
     pub fn render_link_change(&self, context: &ChangeContext) -> Rendered {
-        let record = to_json(&self.record_ref());
+        let record = self.record.expect("a link change is a record's");
+        self.link_change_shape(context).render(self.id, record)
+    }
+
+    /// What this link change's event shares with every other event of the same object,
+    /// attribute and writer, whatever its record: see [`LinkChangeShape`].
+    pub fn link_change_shape(&self, context: &ChangeContext) -> LinkChangeShape {
         let rest: Map<String, Value> = (self.data.as_object().into_iter().flatten())
             .filter(|(key, _)| !matches!(key.as_str(), "added" | "removed"))
             .map(|(key, value)| (key.clone(), value.clone()))
             .collect();
         let rest = if rest.is_empty() { String::new() } else { format!(",{}", inner(&to_json(&rest))) };
-        let pieces = vec![
-            opening(self),
-            format!("\",{},\"recordVersion\":", inner(&record)),
-            format!(",{},\"data\":{{\"added\":", inner(&to_json(context))),
-            ",\"removed\":".to_owned(),
-            format!("{rest}}}}}"),
-        ];
-        Rendered::of(self, pieces)
+        LinkChangeShape {
+            object_slug: self.object_slug.clone(),
+            related_object_slug: self.related_object_slug.clone(),
+            context: format!(",{},\"data\":{{\"added\":", inner(&to_json(context))),
+            rest: format!("{rest}}}}}"),
+        }
     }
 
     fn record_ref(&self) -> RecordRef<'_> {
@@ -150,6 +154,46 @@ impl Rendered {
     }
 }
 
+/// The pieces of a `crm.relation.updated` event (`NewEvent::render_link_change`) that do not
+/// depend on its record: the writer's context and the attribute's slugs. A batch renders them
+/// once per attribute instead of once per operation, where serializing them was most of what
+/// the server spent on a batch's events.
+#[derive(Debug, Clone)]
+pub struct LinkChangeShape {
+    object_slug: String,
+    related_object_slug: Option<String>,
+    /// The piece after `recordVersion`: the context, up to `data`'s `added`.
+    context: String,
+    /// The last piece: after `removed`, the rest of `data` and the envelope's end.
+    rest: String,
+}
+
+impl LinkChangeShape {
+    /// The event `id` of this shape about `record` (its id and version: see
+    /// `NewEvent::render_link_change`).
+    pub fn render(&self, id: Uuid, (record_id, version): (Uuid, i64)) -> Rendered {
+        let record = to_json(&RecordRef { object_slug: &self.object_slug, record_id: Some(record_id) });
+        let kind = EventType::RelationUpdated;
+        Rendered {
+            id,
+            kind: kind.as_str(),
+            aggregate_type: kind.aggregate().as_str(),
+            aggregate_id: record_id,
+            object_slug: self.object_slug.clone(),
+            related_object_slug: self.related_object_slug.clone(),
+            record_id: Some(record_id),
+            record_version: Some(version),
+            payload: vec![
+                opening(id, kind),
+                format!("\",{},\"recordVersion\":", inner(&record)),
+                self.context.clone(),
+                ",\"removed\":".to_owned(),
+                self.rest.clone(),
+            ],
+        }
+    }
+}
+
 /// The envelope's fields before `occurredAt`.
 #[derive(Serialize)]
 struct Head {
@@ -179,8 +223,8 @@ struct RecordRef<'a> {
 }
 
 /// The first piece: the envelope up to the opening quote of `occurredAt`'s value.
-fn opening(e: &NewEvent) -> String {
-    let head = to_json(&Head { id: e.id, kind: e.kind });
+fn opening(id: Uuid, kind: EventType) -> String {
+    let head = to_json(&Head { id, kind });
     format!("{},\"occurredAt\":\"", &head[..head.len() - 1])
 }
 

@@ -211,10 +211,14 @@ impl<'a> ApplyCall<'a> {
             remove: request.change.remove(),
             accepted_versions: request.accepted_versions.as_deref(),
             with_links: !request.minimal,
-            event: NewEvent::relation(&request.object.slug, (request.record_id, 0), &request.attribute, vec![], vec![])
-                .render_link_change(&request.context),
+            event: event(request).render_link_change(&request.context),
         }
     }
+}
+
+/// `request`'s `crm.relation.updated` event, before the call fills in its version and lists.
+pub fn event(request: &RelationRequest) -> NewEvent {
+    NewEvent::relation(&request.object.slug, (request.record_id, 0), &request.attribute, vec![], vec![])
 }
 
 /// `crm_relation_apply`'s outcome (`crm_relation_outcome`); any other value fails to decode.

@@ -7,7 +7,7 @@
 use sqlx::{Connection, PgConnection, PgPool};
 use uuid::Uuid;
 
-use super::events::Rendered;
+use super::events::{LinkChangeShape, Rendered};
 use super::idempotency::{self, Saved};
 use super::links::{self, LinkDiff, LinkError, LinkSide, Owner};
 use super::relation::{self, ApplyOutcome, Failure as OneFailure, RelationError};
@@ -251,9 +251,21 @@ struct Args {
 impl Args {
     fn of(ops: &[&RelationRequest]) -> Args {
         let mut args = Args::default();
+        let mut shape: Option<(&RelationRequest, LinkChangeShape)> = None;
         for op in ops {
-            let call = relation::ApplyCall::of(op);
-            args.events.push(call.event);
+            // The event's pieces that do not depend on the record, rendered once for each run of
+            // operations on one attribute by one writer: per operation, that serialization was
+            // most of what the server spent on a batch.
+            let same = |(first, _): &(&RelationRequest, LinkChangeShape)| {
+                first.attribute.attribute_id == op.attribute.attribute_id
+                    && first.object.slug == op.object.slug
+                    && first.context == op.context
+            };
+            if !shape.as_ref().is_some_and(same) {
+                shape = Some((op, relation::event(op).link_change_shape(&op.context)));
+            }
+            let (_, event) = shape.as_ref().expect("set just above");
+            args.events.push(event.render(Uuid::new_v4(), (op.record_id, 0)));
             let owner = Owner::of(&op.attribute);
             args.records.push(op.record_id);
             args.sides.push(owner.side);
