@@ -152,8 +152,9 @@ begin
     r_ids := '{}';
     r_added := '{}';
     -- Two statements: data-modifying CTEs of one statement run in no defined order, and the
-    -- inserts must see the removals. Each runs only when it has IDs to work on: even with
-    -- none, a statement pays its executor start.
+    -- inserts must see the removals. Each runs only when the batch has IDs of its kind (a
+    -- batch that only adds has no removals): even with none, a statement pays its executor
+    -- start.
     if cardinality(p_removes) > 0 then
         with s as (delete from crm_record_links l
                    where l.ctid = any(array(

@@ -76,6 +76,11 @@ impl NewEvent {
     /// `removed`, which come first; whatever `self.data` holds for them is ignored). The payload's
     /// `recordId` is `self.record`'s: it must be the record the call writes, which fills the
     /// row's columns.
+    ///
+    /// # Panics
+    ///
+    /// When `self.record` is `None`: a link change is always a record's
+    /// ([`NewEvent::relation`] sets it).
     pub fn render_link_change(&self, context: &ChangeContext) -> Rendered {
         let record = self.record.expect("a link change is a record's");
         self.link_change_shape(context).render(self.id, record)
@@ -156,8 +161,8 @@ impl Rendered {
 
 /// The pieces of a `crm.relation.updated` event (`NewEvent::render_link_change`) that do not
 /// depend on its record: the writer's context and the attribute's slugs. A batch renders them
-/// once per attribute instead of once per operation, where serializing them was most of what
-/// the server spent on a batch's events.
+/// once for each run of operations on one attribute instead of once per operation, where
+/// serializing them was most of what the server spent on a batch's events.
 #[derive(Debug, Clone)]
 pub struct LinkChangeShape {
     object_slug: String,
@@ -470,6 +475,31 @@ mod tests {
         let bare = NewEvent { data: json!({}), ..e.clone() };
         let data = json!({"added": [], "removed": [a]});
         assert_eq!(splice(&bare.render_link_change(&ctx), time, 2, &[], &[a]), envelope(&e, &ctx, time, Some(2), data));
+    }
+
+    #[test]
+    fn one_shape_renders_every_record_of_its_attribute() {
+        let event = |record| NewEvent {
+            id: Uuid::new_v4(),
+            kind: EventType::RelationUpdated,
+            aggregate_id: record,
+            object_slug: "orders".into(),
+            related_object_slug: Some("products".into()),
+            record: Some((record, 0)),
+            data: json!({"attributeSlug": "products", "relatedObjectSlug": "products", "inverseAttributeSlug": "orders"}),
+        };
+        let (first, second) = (event(Uuid::new_v4()), event(Uuid::new_v4()));
+        let ctx = context();
+        let shape = first.link_change_shape(&ctx);
+        let time = "2026-12-02T07:15:05.000000+00:00";
+        let a = Uuid::new_v4();
+        for e in [&first, &second] {
+            let rendered = shape.render(e.id, (e.aggregate_id, 0));
+            assert_eq!(format!("{rendered:?}"), format!("{:?}", e.render_link_change(&ctx)));
+            let data = json!({"attributeSlug": "products", "added": [a], "removed": [], "relatedObjectSlug": "products",
+                              "inverseAttributeSlug": "orders"});
+            assert_eq!(splice(&rendered, time, 3, &[a], &[]), envelope(e, &ctx, time, Some(3), data));
+        }
     }
 
     #[test]

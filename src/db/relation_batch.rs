@@ -251,21 +251,9 @@ struct Args {
 impl Args {
     fn of(ops: &[&RelationRequest]) -> Args {
         let mut args = Args::default();
-        let mut shape: Option<(&RelationRequest, LinkChangeShape)> = None;
+        let mut shapes = Shapes::default();
         for op in ops {
-            // The event's pieces that do not depend on the record, rendered once for each run of
-            // operations on one attribute by one writer: per operation, that serialization was
-            // most of what the server spent on a batch.
-            let same = |(first, _): &(&RelationRequest, LinkChangeShape)| {
-                first.attribute.attribute_id == op.attribute.attribute_id
-                    && first.object.slug == op.object.slug
-                    && first.context == op.context
-            };
-            if !shape.as_ref().is_some_and(same) {
-                shape = Some((op, relation::event(op).link_change_shape(&op.context)));
-            }
-            let (_, event) = shape.as_ref().expect("set just above");
-            args.events.push(event.render(Uuid::new_v4(), (op.record_id, 0)));
+            args.events.push(shapes.of(op).render(Uuid::new_v4(), (op.record_id, 0)));
             let owner = Owner::of(&op.attribute);
             args.records.push(op.record_id);
             args.sides.push(owner.side);
@@ -286,6 +274,28 @@ impl Args {
             }
         }
         args
+    }
+}
+
+/// The event shape of the last operation seen: the event's pieces that do not depend on the
+/// record, rendered once for each run of operations on one attribute by one writer. Per
+/// operation, that serialization was most of what the server spent on a batch.
+#[derive(Default)]
+struct Shapes<'a> {
+    last: Option<(&'a RelationRequest, LinkChangeShape)>,
+}
+
+impl<'a> Shapes<'a> {
+    fn of(&mut self, op: &'a RelationRequest) -> &LinkChangeShape {
+        let same = |(first, _): &(&RelationRequest, LinkChangeShape)| {
+            first.attribute.attribute_id == op.attribute.attribute_id
+                && first.object.slug == op.object.slug
+                && first.context == op.context
+        };
+        if !self.last.as_ref().is_some_and(same) {
+            self.last = Some((op, relation::event(op).link_change_shape(&op.context)));
+        }
+        &self.last.as_ref().expect("set just above").1
     }
 }
 
