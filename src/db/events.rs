@@ -83,7 +83,7 @@ impl NewEvent {
     /// ([`NewEvent::relation`] sets it).
     pub fn render_link_change(&self, context: &ChangeContext) -> Rendered {
         let record = self.record.expect("a link change is a record's");
-        self.link_change_shape(context).render(self.id, record)
+        self.link_change_shape(context).into_rendered(self.id, record)
     }
 
     /// What this link change's event shares with every other event of the same object,
@@ -176,7 +176,13 @@ pub struct LinkChangeShape {
 impl LinkChangeShape {
     /// The event `id` of this shape about `record` (its id and version: see
     /// `NewEvent::render_link_change`).
-    pub fn render(&self, id: Uuid, (record_id, version): (Uuid, i64)) -> Rendered {
+    pub fn render(&self, id: Uuid, record: (Uuid, i64)) -> Rendered {
+        self.clone().into_rendered(id, record)
+    }
+
+    /// [`LinkChangeShape::render`] for the shape's only event: its pieces move into the event
+    /// instead of being copied (the relation endpoint's one event per request).
+    fn into_rendered(self, id: Uuid, (record_id, version): (Uuid, i64)) -> Rendered {
         let record = to_json(&RecordRef { object_slug: &self.object_slug, record_id: Some(record_id) });
         let kind = EventType::RelationUpdated;
         Rendered {
@@ -184,16 +190,16 @@ impl LinkChangeShape {
             kind: kind.as_str(),
             aggregate_type: kind.aggregate().as_str(),
             aggregate_id: record_id,
-            object_slug: self.object_slug.clone(),
-            related_object_slug: self.related_object_slug.clone(),
+            object_slug: self.object_slug,
+            related_object_slug: self.related_object_slug,
             record_id: Some(record_id),
             record_version: Some(version),
             payload: vec![
                 opening(id, kind),
                 format!("\",{},\"recordVersion\":", inner(&record)),
-                self.context.clone(),
+                self.context,
                 ",\"removed\":".to_owned(),
-                self.rest.clone(),
+                self.rest,
             ],
         }
     }
@@ -449,20 +455,25 @@ mod tests {
                "requestId": context.request_id, "idempotencyKey": context.idempotency_key, "data": data})
     }
 
-    #[test]
-    fn a_link_change_is_completed_with_its_version_and_lists() {
+    /// A `crm.relation.updated` event of a new order's products, with `data`.
+    fn order_products(data: Value) -> NewEvent {
         let record = Uuid::new_v4();
-        let (a, b, c) = (Uuid::new_v4(), Uuid::new_v4(), Uuid::new_v4());
-        let e = NewEvent {
+        NewEvent {
             id: Uuid::new_v4(),
             kind: EventType::RelationUpdated,
             aggregate_id: record,
             object_slug: "orders".into(),
             related_object_slug: Some("products".into()),
             record: Some((record, 0)),
-            data: json!({"attributeSlug": "products", "added": [], "removed": [], "relatedObjectSlug": "products",
-                         "inverseAttributeSlug": null}),
-        };
+            data,
+        }
+    }
+
+    #[test]
+    fn a_link_change_is_completed_with_its_version_and_lists() {
+        let (a, b, c) = (Uuid::new_v4(), Uuid::new_v4(), Uuid::new_v4());
+        let e = order_products(json!({"attributeSlug": "products", "added": [], "removed": [],
+                                      "relatedObjectSlug": "products", "inverseAttributeSlug": null}));
         let ctx = context();
         let rendered = e.render_link_change(&ctx);
         assert_eq!(rendered.id, e.id);
@@ -479,16 +490,9 @@ mod tests {
 
     #[test]
     fn one_shape_renders_every_record_of_its_attribute() {
-        let event = |record| NewEvent {
-            id: Uuid::new_v4(),
-            kind: EventType::RelationUpdated,
-            aggregate_id: record,
-            object_slug: "orders".into(),
-            related_object_slug: Some("products".into()),
-            record: Some((record, 0)),
-            data: json!({"attributeSlug": "products", "relatedObjectSlug": "products", "inverseAttributeSlug": "orders"}),
-        };
-        let (first, second) = (event(Uuid::new_v4()), event(Uuid::new_v4()));
+        let data =
+            json!({"attributeSlug": "products", "relatedObjectSlug": "products", "inverseAttributeSlug": "orders"});
+        let (first, second) = (order_products(data.clone()), order_products(data));
         let ctx = context();
         let shape = first.link_change_shape(&ctx);
         let time = "2026-12-02T07:15:05.000000+00:00";
