@@ -1,6 +1,8 @@
 """The SQL bench/count runs in a single-user backend: WORK/{relation,batch}{,-once}.sql and the
 number of calls the full loop makes beyond the one-iteration loop (WORK/{loop}.calls). With
-NOEVENT=1 each file first replaces crm_link_change by this tree's without its event insert."""
+NOEVENT=1 each file first replaces crm_link_change by this tree's without its event insert; with
+PREFIX=FILE each file then starts with FILE's SQL (a variant to count: statements for
+`postgres --single -j`, each followed by an empty line)."""
 import os
 import sys
 
@@ -71,6 +73,8 @@ def without_event():
 
 
 prefix = statements(without_event()) if noevent else ""
+if os.environ.get("PREFIX"):
+    prefix += open(os.environ["PREFIX"]).read().rstrip("\n") + "\n\n"
 for name, body, n, calls in (("relation", RELATION, 300, 2), ("batch", BATCH, 10, 2)):
     for suffix, iterations in (("", n), ("-once", 1)):
         loop = "do $$\n" + SETUP + body.format(n=iterations, pieces=PIECES)
