@@ -1,8 +1,7 @@
 """The SQL bench/count runs in a single-user backend: WORK/{relation,batch}{,-once}.sql and the
 number of calls the full loop makes beyond the one-iteration loop (WORK/{loop}.calls). With
 NOEVENT=1 each file first replaces crm_link_change by this tree's without its event insert; with
-PREFIX=FILE each file then starts with FILE's SQL (a variant to count: statements for
-`postgres --single -j`, each followed by an empty line)."""
+PREFIX=FILE each file then starts with FILE's SQL (a variant to count)."""
 import os
 import sys
 
@@ -58,9 +57,16 @@ end $$;
 
 
 def statements(sql):
-    """SQL for `postgres --single -j`: no comment or empty lines, an empty line after each statement."""
-    lines = [line for line in sql.splitlines() if line.strip() and not line.lstrip().startswith("--")]
-    return "".join(line + ("\n\n" if line.rstrip().endswith("$$;") else "\n") for line in lines)
+    """SQL for `postgres --single -j`, which ends a statement at a semicolon followed by an empty
+    line, even inside a function's body: no comment or empty lines, and an empty line after each
+    line that ends a statement (ends with `;` outside a dollar-quoted body)."""
+    out, quoted = [], False
+    for line in sql.splitlines():
+        if not line.strip() or line.lstrip().startswith("--"):
+            continue
+        quoted ^= line.count("$$") % 2 == 1
+        out.append(line + ("\n\n" if not quoted and line.rstrip().endswith(";") else "\n"))
+    return "".join(out)
 
 
 def without_event():
@@ -74,7 +80,7 @@ def without_event():
 
 prefix = statements(without_event()) if noevent else ""
 if os.environ.get("PREFIX"):
-    prefix += open(os.environ["PREFIX"]).read().rstrip("\n") + "\n\n"
+    prefix += statements(open(os.environ["PREFIX"]).read())
 for name, body, n, calls in (("relation", RELATION, 300, 2), ("batch", BATCH, 10, 2)):
     for suffix, iterations in (("", n), ("-once", 1)):
         loop = "do $$\n" + SETUP + body.format(n=iterations, pieces=PIECES)
