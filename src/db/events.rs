@@ -379,9 +379,13 @@ pub async fn notify(pool: &PgPool, payload: &str) -> Result<(), sqlx::Error> {
     Ok(())
 }
 
-/// Deletes events that occurred more than `retention_secs` ago, `batch` rows per short
-/// transaction, while holding an advisory lock so one process prunes at a time; `None` when
-/// another process holds it. Old rows are never rows a writer touches, so nothing waits.
+/// Deletes the events retention no longer covers, `batch` rows per short transaction, while
+/// holding an advisory lock so one process prunes at a time; `None` when another process holds
+/// it. Each run first records a horizon (`crm_event_horizons`, migration 0020: the oldest
+/// transaction running now), then deletes the events of transactions older than the newest
+/// horizon taken `retention_secs` ago or more: every cursor taken since already has them behind
+/// it, and older cursors are expired (`http::changes`). Old rows are never rows a writer
+/// touches, so nothing waits.
 pub async fn prune(pool: &PgPool, retention_secs: i64, batch: i64) -> Result<Option<u64>, sqlx::Error> {
     const LOCK: &str = "crm_events prune";
     let mut conn = pool.acquire().await?;
@@ -401,14 +405,39 @@ pub async fn prune(pool: &PgPool, retention_secs: i64, batch: i64) -> Result<Opt
 }
 
 async fn prune_batches(conn: &mut PgConnection, retention_secs: i64, batch: i64) -> Result<u64, sqlx::Error> {
+    sqlx::query(
+        "insert into crm_event_horizons (taken_at, oldest_xid) values (now(), pg_snapshot_xmin(pg_current_snapshot()))
+         on conflict do nothing",
+    )
+    .execute(&mut *conn)
+    .await?;
+    // The horizon in use and those after it stay: the next runs need them.
+    let horizon: Option<String> = sqlx::query_scalar(
+        "with h as (select taken_at, oldest_xid from crm_event_horizons
+                    where taken_at <= now() - make_interval(secs => $1) order by taken_at desc limit 1),
+              gone as (delete from crm_event_horizons where taken_at < (select taken_at from h))
+         select oldest_xid::text from h",
+    )
+    .bind(retention_secs as f64)
+    .fetch_optional(&mut *conn)
+    .await?;
+    let Some(horizon) = horizon else { return Ok(0) };
     let mut deleted = 0;
     loop {
+        // One range of crm_events_xid_idx per organization (organizations are few beside their
+        // events); `order by xid` keeps the planner on that index (the primary key, filtered by
+        // xid, would read every event of an organization that has none to prune); `limit` bounds
+        // both each range and the batch.
         let done = sqlx::query(
-            "delete from crm_events where (organization_id, seq) in (
-                 select organization_id, seq from crm_events
-                 where occurred_at < now() - make_interval(secs => $1) limit $2)",
+            "delete from crm_events e using (
+                 select x.organization_id, x.seq from organizations o
+                 cross join lateral (select organization_id, seq from crm_events
+                                     where organization_id = o.organization_id and xid < $1::xid8
+                                     order by xid limit $2) x
+                 limit $2) old
+             where e.organization_id = old.organization_id and e.seq = old.seq",
         )
-        .bind(retention_secs as f64)
+        .bind(&horizon)
         .bind(batch)
         .execute(&mut *conn)
         .await?

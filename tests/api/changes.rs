@@ -232,14 +232,61 @@ async fn the_pruner_deletes_only_events_past_retention() {
     let start = app.head_cursor(&org).await;
     products(&app, &org).await;
     app.object(&org, "orders").await;
-    sqlx::query("update crm_events set occurred_at = now() - interval '40 days' where object_slug = 'products'")
-        .execute(&app.pool)
-        .await
-        .unwrap();
-    assert_eq!(db::events::prune(&app.pool, 30 * 86_400, 1).await.unwrap(), Some(2));
+    // A horizon 40 days old at the transaction that created `orders` (what the pruner would
+    // have recorded had every transaction before it finished then; the cluster's real horizon
+    // depends on what other tests run): the events before it go, that transaction's stay.
+    sqlx::query(
+        "insert into crm_event_horizons (taken_at, oldest_xid)
+         select now() - interval '40 days', min(xid) from crm_events where object_slug = 'orders'",
+    )
+    .execute(&app.pool)
+    .await
+    .unwrap();
+    // The template's organizations have events from before the horizon too: count them all.
+    let before: i64 =
+        sqlx::query_scalar("select count(*) from crm_events where xid < (select oldest_xid from crm_event_horizons)")
+            .fetch_one(&app.pool)
+            .await
+            .unwrap();
+    assert!(before >= 2, "{before}");
+    assert_eq!(db::events::prune(&app.pool, 30 * 86_400, 1).await.unwrap(), Some(before as u64));
+    assert_eq!(db::events::prune(&app.pool, 30 * 86_400, 1).await.unwrap(), Some(0));
     let (left, _) = app.all_changes(&org, &start, 100).await;
     assert_eq!(types(&left), ["crm.object.created"]);
     assert_eq!(left[0]["objectSlug"], "orders");
+}
+
+/// A transaction still running when a horizon is taken keeps its events however old that
+/// horizon gets: a cursor taken while it ran has not read them yet.
+#[tokio::test]
+async fn the_pruner_keeps_the_events_of_a_transaction_running_at_its_horizon() {
+    let app = spawn_app().await;
+    let org = app.org("acme").await;
+    let start = app.head_cursor(&org).await;
+    let mut running = app.pool.begin().await.unwrap();
+    sqlx::query("select pg_current_xact_id()").execute(&mut *running).await.unwrap();
+    sqlx::query(
+        "insert into crm_event_horizons (taken_at, oldest_xid)
+         values (now() - interval '40 days', pg_snapshot_xmin(pg_current_snapshot()))",
+    )
+    .execute(&app.pool)
+    .await
+    .unwrap();
+    let pieces =
+        vec![r#"{"type":"crm.object.updated","objectSlug":"late","occurredAt":""#.to_owned(), r#""}"#.to_owned()];
+    sqlx::query(
+        "select crm_events_append($1, array[row(gen_random_uuid(), 'crm.object.updated', 'object', gen_random_uuid(),
+                                               'late', null, null, null, $2)::crm_event_row])",
+    )
+    .bind(org.id)
+    .bind(&pieces)
+    .execute(&mut *running)
+    .await
+    .unwrap();
+    running.commit().await.unwrap();
+    db::events::prune(&app.pool, 30 * 86_400, 100).await.unwrap();
+    let (left, _) = app.all_changes(&org, &start, 100).await;
+    assert_eq!(left.iter().map(|e| e["objectSlug"].as_str().unwrap()).collect::<Vec<_>>(), ["late"]);
 }
 
 #[tokio::test]

@@ -232,8 +232,7 @@ async fn an_events_columns_are_its_own_from_every_way_it_is_appended() {
                     and record_id is not distinct from (payload::json->>'recordId')::uuid
                     and record_version is not distinct from (payload::json->>'recordVersion')::bigint
                     and (aggregate_type <> 'record' or aggregate_id = record_id)
-                    and related_object_slug is not distinct from (payload::json->'data'->>'relatedObjectSlug')
-                    and occurred_at = (payload::json->>'occurredAt')::timestamptz)
+                    and related_object_slug is not distinct from (payload::json->'data'->>'relatedObjectSlug'))
          from crm_events where organization_id = $1 group by 1, 2 order by 1",
     )
     .bind(org.id)
