@@ -355,11 +355,16 @@ pub async fn read(
         return Err(ReadError::Foreign);
     }
     let has_more = row.found > row.kept;
+    // `issued_at` is when `prev` was taken, and the pruner relies on it (see `prune`): a batch
+    // read over several pages ends with its snapshot, taken on its first page, not now.
+    let taken_at = within.map_or(now, |w| w.taken_at);
     let next = match (has_more, row.last_seq) {
-        (true, Some(last_seq)) => {
-            Cursor { prev: after.prev.clone(), within: Some(Within { cur, last_seq }), issued_at: after.issued_at }
-        }
-        _ => Cursor { prev: cur, within: None, issued_at: now },
+        (true, Some(last_seq)) => Cursor {
+            prev: after.prev.clone(),
+            within: Some(Within { cur, last_seq, taken_at }),
+            issued_at: after.issued_at,
+        },
+        _ => Cursor { prev: cur, within: None, issued_at: taken_at },
     };
     let count = usize::try_from(row.kept).unwrap_or_default();
     Ok(Page { events_json: row.events.unwrap_or_default(), count, next, has_more })
@@ -383,9 +388,9 @@ pub async fn notify(pool: &PgPool, payload: &str) -> Result<(), sqlx::Error> {
 /// holding an advisory lock so one process prunes at a time; `None` when another process holds
 /// it. Each run first records a horizon (`crm_event_horizons`, migration 0020: the oldest
 /// transaction running now), then deletes the events of transactions older than the newest
-/// horizon taken `retention_secs` ago or more: every cursor taken since already has them behind
-/// it, and older cursors are expired (`http::changes`). Old rows are never rows a writer
-/// touches, so nothing waits.
+/// horizon taken `retention_secs` (and a margin) ago or more: every cursor whose `prev` was taken
+/// since already has them behind it, and older cursors are expired (`http::changes`). Old rows
+/// are never rows a writer touches, so nothing waits.
 pub async fn prune(pool: &PgPool, retention_secs: i64, batch: i64) -> Result<Option<u64>, sqlx::Error> {
     const LOCK: &str = "crm_events prune";
     let mut conn = pool.acquire().await?;
@@ -404,10 +409,17 @@ pub async fn prune(pool: &PgPool, retention_secs: i64, batch: i64) -> Result<Opt
     Ok(Some(deleted))
 }
 
+/// How much older than retention a horizon must be before it is used: a cursor's `issued_at` is
+/// whole seconds, read from its server's clock just after its snapshot (and servers' clocks
+/// differ a little), so a horizon exactly `retention` old could postdate a cursor not yet expired.
+const HORIZON_MARGIN_SECS: i64 = 300;
+
 async fn prune_batches(conn: &mut PgConnection, retention_secs: i64, batch: i64) -> Result<u64, sqlx::Error> {
+    // One horizon a minute, however many processes prune in turn (the advisory lock orders them).
     sqlx::query(
-        "insert into crm_event_horizons (taken_at, oldest_xid) values (now(), pg_snapshot_xmin(pg_current_snapshot()))
-         on conflict do nothing",
+        "insert into crm_event_horizons (taken_at, oldest_xid)
+         select now(), pg_snapshot_xmin(pg_current_snapshot())
+         where not exists (select from crm_event_horizons where taken_at > now() - interval '50 seconds')",
     )
     .execute(&mut *conn)
     .await?;
@@ -418,7 +430,7 @@ async fn prune_batches(conn: &mut PgConnection, retention_secs: i64, batch: i64)
               gone as (delete from crm_event_horizons where taken_at < (select taken_at from h))
          select oldest_xid::text from h",
     )
-    .bind(retention_secs as f64)
+    .bind(retention_secs.saturating_add(HORIZON_MARGIN_SECS) as f64)
     .fetch_optional(&mut *conn)
     .await?;
     let Some(horizon) = horizon else { return Ok(0) };

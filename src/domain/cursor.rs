@@ -3,14 +3,17 @@
 //! A cursor names a snapshot `prev` (every transaction visible in it has been delivered) and,
 //! when a page ended inside a batch, the batch's own snapshot `cur` with the last `seq` handed
 //! out. Binary layout, then base64url without padding: version byte, flags, `prev`, [`cur`,
-//! last seq], issued-at seconds; a snapshot is xmin, xmax − xmin, the number of in-progress ids
-//! and their ascending gaps, all LEB128 varints.
+//! last seq, [`cur`'s taken-at seconds]], issued-at seconds; a snapshot is xmin, xmax − xmin,
+//! the number of in-progress ids and their ascending gaps, all LEB128 varints.
 
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 
 const VERSION: u8 = 1;
 const FLAG_WITHIN: u8 = 1;
+/// With FLAG_WITHIN: the batch's snapshot carries when it was taken. Cursors made before it
+/// existed lack it, and read as taken when `prev` was (earlier, so they expire no later).
+const FLAG_TAKEN_AT: u8 = 2;
 /// Longest cursor accepted, in characters: far above any real one (a snapshot lists at most
 /// as many ids as the server has connections), and small enough to bound the work.
 pub const MAX_CHARS: usize = 8192;
@@ -97,6 +100,9 @@ impl Snapshot {
 pub struct Within {
     pub cur: Snapshot,
     pub last_seq: i64,
+    /// When `cur` was taken (Unix seconds): the batch's last page hands out `cur` as the next
+    /// `prev`, with this as its `issued_at`.
+    pub taken_at: i64,
 }
 
 /// A reader's position in the feed.
@@ -118,11 +124,12 @@ pub struct Malformed;
 impl Cursor {
     /// The opaque string handed to clients.
     pub fn encode(&self) -> String {
-        let mut out = vec![VERSION, if self.within.is_some() { FLAG_WITHIN } else { 0 }];
+        let mut out = vec![VERSION, if self.within.is_some() { FLAG_WITHIN | FLAG_TAKEN_AT } else { 0 }];
         self.prev.write(&mut out);
         if let Some(within) = &self.within {
             within.cur.write(&mut out);
             varint(&mut out, within.last_seq as u64);
+            varint(&mut out, within.taken_at.max(0) as u64);
         }
         varint(&mut out, self.issued_at.max(0) as u64);
         URL_SAFE_NO_PAD.encode(out)
@@ -140,7 +147,7 @@ impl Cursor {
     fn read(mut input: &[u8]) -> Option<Cursor> {
         let (&[version, flags], rest) = input.split_first_chunk::<2>()?;
         input = rest;
-        if version != VERSION || flags & !FLAG_WITHIN != 0 {
+        if version != VERSION || flags & !(FLAG_WITHIN | FLAG_TAKEN_AT) != 0 || flags == FLAG_TAKEN_AT {
             return None;
         }
         let prev = Snapshot::read(&mut input)?;
@@ -149,14 +156,20 @@ impl Cursor {
             _ => {
                 let cur = Snapshot::read(&mut input)?;
                 let last_seq = i64::try_from(read_varint(&mut input)?).ok()?;
+                let taken_at = match flags & FLAG_TAKEN_AT {
+                    0 => None,
+                    _ => Some(i64::try_from(read_varint(&mut input)?).ok()?),
+                };
                 // A batch's snapshot is never older than the one before it.
                 if cur.xmin < prev.xmin || cur.xmax < prev.xmax {
                     return None;
                 }
-                Some(Within { cur, last_seq })
+                Some((cur, last_seq, taken_at))
             }
         };
         let issued_at = i64::try_from(read_varint(&mut input)?).ok()?;
+        let within =
+            within.map(|(cur, last_seq, taken_at)| Within { cur, last_seq, taken_at: taken_at.unwrap_or(issued_at) });
         input.is_empty().then_some(Cursor { prev, within, issued_at })
     }
 }

@@ -8,9 +8,24 @@ fn snapshot(xmin: u64, xmax: u64, xip: &[u64]) -> Snapshot {
 fn cursors_round_trip() {
     let head = Cursor { prev: snapshot(1000, 1010, &[1000, 1003, 1009]), within: None, issued_at: 1_700_000_000 };
     assert_eq!(Cursor::decode(&head.encode()), Ok(head.clone()));
-    let within =
-        Cursor { within: Some(Within { cur: snapshot(1005, 1200, &[1005, 1100]), last_seq: 123_456_789 }), ..head };
-    assert_eq!(Cursor::decode(&within.encode()), Ok(within));
+    let within = Cursor {
+        within: Some(Within {
+            cur: snapshot(1005, 1200, &[1005, 1100]),
+            last_seq: 123_456_789,
+            taken_at: 1_700_000_300,
+        }),
+        ..head
+    };
+    assert_eq!(Cursor::decode(&within.encode()), Ok(within.clone()));
+    // Made before a batch's snapshot carried its time: read as taken when `prev` was.
+    let mut old = URL_SAFE_NO_PAD.decode(within.encode()).unwrap();
+    old[1] = FLAG_WITHIN;
+    let mut tail = Vec::new();
+    varint(&mut tail, 1_700_000_300);
+    let at = old.len() - 5 - tail.len();
+    old.drain(at..at + tail.len());
+    let old = Cursor::decode(&URL_SAFE_NO_PAD.encode(old)).unwrap();
+    assert_eq!(old.within.unwrap().taken_at, 1_700_000_000);
     let start = Cursor { prev: Snapshot::empty(), within: None, issued_at: 0 };
     assert_eq!(Cursor::decode(&start.encode()), Ok(start));
 }
@@ -44,14 +59,15 @@ fn anything_not_made_by_encode_is_malformed() {
     for bad in ["", "!!!", "AAAA", truncated.as_str(), long.as_str(), trailing.as_str()] {
         assert_eq!(Cursor::decode(bad), Err(Malformed), "{bad}");
     }
-    // Unknown version, unknown flags, an in-progress id outside the snapshot.
-    for bytes in [vec![2, 0, 1, 0, 0, 0], vec![1, 4, 1, 0, 0, 0], vec![1, 0, 10, 5, 1, 7, 0]] {
+    // Unknown version, unknown flags, an in-progress id outside the snapshot, a time without a
+    // batch.
+    for bytes in [vec![2, 0, 1, 0, 0, 0], vec![1, 4, 1, 0, 0, 0], vec![1, 0, 10, 5, 1, 7, 0], vec![1, 2, 1, 0, 0, 0]] {
         assert_eq!(Cursor::decode(&URL_SAFE_NO_PAD.encode(bytes)), Err(Malformed));
     }
     // A batch snapshot older than the delivered one.
     let backwards = Cursor {
         prev: snapshot(100, 110, &[]),
-        within: Some(Within { cur: snapshot(90, 95, &[]), last_seq: 1 }),
+        within: Some(Within { cur: snapshot(90, 95, &[]), last_seq: 1, taken_at: 1 }),
         issued_at: 1,
     };
     assert_eq!(Cursor::decode(&backwards.encode()), Err(Malformed));

@@ -11,8 +11,9 @@ const EVERY: Duration = Duration::from_secs(60);
 /// Rows per delete: small transactions that never hold much.
 const BATCH: i64 = 1_000;
 
-/// Prunes events older than `retention` every minute until the pool closes; across processes
-/// one prunes at a time (the others skip that round).
+/// Prunes the events `retention` no longer covers (by transaction horizon: see `db::events::prune`)
+/// every minute until the pool closes; across processes one prunes at a time (the others skip
+/// that round).
 pub fn spawn_pruner(pool: PgPool, retention: Duration) -> JoinHandle<()> {
     let seconds = i64::try_from(retention.as_secs()).unwrap_or(i64::MAX);
     tokio::spawn(async move {

@@ -26,8 +26,8 @@ pub struct Page {
     pub events: Vec<FeedEvent>,
     start: Cursor,
     next: Cursor,
-    /// The batch snapshot the page was read in.
-    cur: Snapshot,
+    /// The batch snapshot the page was read in, and when it was taken.
+    cur: (Snapshot, i64),
 }
 
 /// Why the feed cannot be read from a stored cursor.
@@ -83,8 +83,8 @@ pub async fn read(
         })
         .collect();
     let cur = match (&start.within, &page.next.within) {
-        (Some(within), _) | (None, Some(within)) => within.cur.clone(),
-        (None, None) => page.next.prev.clone(),
+        (Some(within), _) | (None, Some(within)) => (within.cur.clone(), within.taken_at),
+        (None, None) => (page.next.prev.clone(), page.next.issued_at),
     };
     Ok(Page { events, start, next: page.next, cur })
 }
@@ -111,7 +111,8 @@ impl Page {
             return Ok(self.start.encode());
         }
         let last_seq = self.start.within.as_ref().map_or(0, |w| w.last_seq);
-        let pinned = Cursor { within: Some(Within { cur: self.cur.clone(), last_seq }), ..self.start.clone() };
+        let (cur, taken_at) = self.cur.clone();
+        let pinned = Cursor { within: Some(Within { cur, last_seq, taken_at }), ..self.start.clone() };
         let filter = Filter {
             types: types.map(|names| names.iter().filter_map(|n| EventType::parse(n)).collect()),
             object_slug: None,

@@ -242,7 +242,7 @@ async fn the_pruner_deletes_only_events_past_retention() {
     .execute(&app.pool)
     .await
     .unwrap();
-    // The template's organizations have events from before the horizon too: count them all.
+    // Set-up events (the organization's, the shop's) come before the horizon too: count them all.
     let before: i64 =
         sqlx::query_scalar("select count(*) from crm_events where xid < (select oldest_xid from crm_event_horizons)")
             .fetch_one(&app.pool)
@@ -256,8 +256,32 @@ async fn the_pruner_deletes_only_events_past_retention() {
     assert_eq!(left[0]["objectSlug"], "orders");
 }
 
+/// A batch read over several pages ends with its own snapshot as the next `prev`, and that
+/// cursor carries when the snapshot was taken (on the batch's first page), not when its last
+/// page was read: expiry, and so what the pruner may delete, is measured from it.
+#[tokio::test]
+async fn a_batch_read_over_pages_ends_with_the_time_of_its_snapshot() {
+    let app = spawn_app().await;
+    let org = app.org("acme").await;
+    products(&app, &org).await;
+    let filter = db::events::Filter::default();
+    let first = db::events::read(&app.pool, org.id, None, &filter, (1, 1 << 20), 1_000).await.unwrap();
+    assert!(first.has_more);
+    assert_eq!(first.next.within.as_ref().map(|w| w.taken_at), Some(1_000));
+    let mut next = first.next;
+    loop {
+        let page = db::events::read(&app.pool, org.id, Some(&next), &filter, (1, 1 << 20), 5_000).await.unwrap();
+        next = page.next;
+        if !page.has_more {
+            break;
+        }
+    }
+    assert!(next.within.is_none());
+    assert_eq!(next.issued_at, 1_000);
+}
+
 /// A transaction still running when a horizon is taken keeps its events however old that
-/// horizon gets: a cursor taken while it ran has not read them yet.
+/// horizon gets: a cursor taken before it committed has not read them yet.
 #[tokio::test]
 async fn the_pruner_keeps_the_events_of_a_transaction_running_at_its_horizon() {
     let app = spawn_app().await;
@@ -265,13 +289,20 @@ async fn the_pruner_keeps_the_events_of_a_transaction_running_at_its_horizon() {
     let start = app.head_cursor(&org).await;
     let mut running = app.pool.begin().await.unwrap();
     sqlx::query("select pg_current_xact_id()").execute(&mut *running).await.unwrap();
-    sqlx::query(
-        "insert into crm_event_horizons (taken_at, oldest_xid)
-         values (now() - interval '40 days', pg_snapshot_xmin(pg_current_snapshot()))",
-    )
-    .execute(&app.pool)
-    .await
-    .unwrap();
+    // A later transaction commits first: the snapshot's xmax is now past `running`, its xmin is not.
+    app.object(&org, "orders").await;
+    // The pruner records its horizon now (nothing is old enough to prune yet; the one the app's
+    // own pruner recorded at start-up, before `running` began, is dropped first); aged 40 days,
+    // it is what a later run uses.
+    sqlx::query("delete from crm_event_horizons").execute(&app.pool).await.unwrap();
+    assert!(db::events::prune(&app.pool, 30 * 86_400, 100).await.unwrap().is_some());
+    let recorded: i64 =
+        sqlx::query_scalar("select count(*) from crm_event_horizons").fetch_one(&app.pool).await.unwrap();
+    assert_eq!(recorded, 1);
+    sqlx::query("update crm_event_horizons set taken_at = taken_at - interval '40 days'")
+        .execute(&app.pool)
+        .await
+        .unwrap();
     let pieces =
         vec![r#"{"type":"crm.object.updated","objectSlug":"late","occurredAt":""#.to_owned(), r#""}"#.to_owned()];
     sqlx::query(
@@ -286,7 +317,7 @@ async fn the_pruner_keeps_the_events_of_a_transaction_running_at_its_horizon() {
     running.commit().await.unwrap();
     db::events::prune(&app.pool, 30 * 86_400, 100).await.unwrap();
     let (left, _) = app.all_changes(&org, &start, 100).await;
-    assert_eq!(left.iter().map(|e| e["objectSlug"].as_str().unwrap()).collect::<Vec<_>>(), ["late"]);
+    assert_eq!(left.iter().map(|e| e["objectSlug"].as_str().unwrap()).collect::<Vec<_>>(), ["orders", "late"]);
 }
 
 #[tokio::test]
