@@ -102,18 +102,23 @@ pub async fn prune_subscription(conn: &mut PgConnection, subscription_id: Uuid) 
 }
 
 /// Deletes attempts beyond the newest [`KEEP_PER_SUBSCRIPTION`] of each subscription; returns
-/// how many. Each subscription's cut-off is found through its primary key, newest first.
-pub async fn prune(pool: &PgPool) -> Result<u64, sqlx::Error> {
+/// how many. Each subscription's cut-off is found through its primary key, newest first, once:
+/// the cut-offs are materialized before the delete. Inline, the planner could filter each
+/// attempt by its subscription's cut-off subquery, run again for every attempt (each a walk of
+/// 10,000 index entries): a backlog of 59,000 attempts kept one delete busy for minutes, and it
+/// blocked the subscription's lease release and its deletion (`bench/run` scenario 6 saw it).
+pub async fn prune(executor: impl sqlx::PgExecutor<'_>) -> Result<u64, sqlx::Error> {
     let result = sqlx::query(
-        "delete from webhook_deliveries d
-         using (select s.subscription_id,
-                       (select delivery_seq from webhook_deliveries x where x.subscription_id = s.subscription_id
-                        order by delivery_seq desc offset $1 limit 1) as cutoff
-                from webhook_subscriptions s) c
+        "with c as materialized (
+             select s.subscription_id,
+                    (select delivery_seq from webhook_deliveries x where x.subscription_id = s.subscription_id
+                     order by delivery_seq desc offset $1 limit 1) as cutoff
+             from webhook_subscriptions s)
+         delete from webhook_deliveries d using c
          where d.subscription_id = c.subscription_id and d.delivery_seq <= c.cutoff",
     )
     .bind(KEEP_PER_SUBSCRIPTION)
-    .execute(pool)
+    .execute(executor)
     .await?;
     Ok(result.rows_affected())
 }

@@ -250,6 +250,47 @@ async fn internal_addresses_are_refused_again_at_delivery() {
     assert!(receiver.received().is_empty());
 }
 
+/// The attempts log's background prune finds each subscription's cut-off once, whatever the
+/// statistics say: on a table autovacuum had not analyzed yet, the planner once filtered every
+/// attempt by the cut-off's subquery, run again for each attempt (a backlog's 59,000 attempts
+/// kept one prune busy for minutes, blocking the subscription's deletion).
+#[tokio::test]
+async fn pruning_the_attempts_log_reads_each_attempt_once_even_without_statistics() {
+    let app = app().await;
+    let org = app.org("acme").await;
+    let receiver = Receiver::start().await;
+    let (uuid, _) = subscribe(&app, &org, &receiver.url).await;
+    let id: uuid::Uuid = uuid.parse().unwrap();
+    sqlx::query(
+        "insert into webhook_deliveries (organization_id, subscription_id, event_id, event_type, attempt, outcome, latency_ms)
+         select $1, $2, gen_random_uuid(), 'crm.record.created', 1, 'delivered', 0 from generate_series(1, 12000)",
+    )
+    .bind(org.id)
+    .bind(id)
+    .execute(&app.pool)
+    .await
+    .unwrap();
+    let mut tx = app.pool.begin().await.unwrap();
+    // The bad plan reads about 120 million attempts: fail instead of waiting for it.
+    sqlx::query("set local statement_timeout = '20s'").execute(&mut *tx).await.unwrap();
+    crm_api::db::webhook_deliveries::prune(&mut *tx).await.unwrap();
+    let (fetched, scanned): (i64, i64) = sqlx::query_as(
+        "select coalesce(idx_tup_fetch, 0), coalesce(seq_tup_read, 0) from pg_stat_xact_user_tables
+         where relname = 'webhook_deliveries'",
+    )
+    .fetch_one(&mut *tx)
+    .await
+    .unwrap();
+    tx.commit().await.unwrap();
+    assert!(fetched + scanned < 40_000, "pruning 12,000 attempts read {fetched} by index and {scanned} in scans");
+    let left: i64 = sqlx::query_scalar("select count(*) from webhook_deliveries where subscription_id = $1")
+        .bind(id)
+        .fetch_one(&app.pool)
+        .await
+        .unwrap();
+    assert_eq!(left, 10_000);
+}
+
 #[tokio::test]
 async fn repeated_tests_keep_the_attempts_log_bounded() {
     let app = app().await;
