@@ -357,7 +357,9 @@ pub async fn read(
     let has_more = row.found > row.kept;
     // `issued_at` is when `prev` was taken, and the pruner relies on it (see `prune`): a batch
     // read over several pages ends with its snapshot, taken on its first page, not now.
-    let taken_at = within.map_or(now, |w| w.taken_at);
+    // Never before `prev` was issued: `now` may come from another server's clock (cursors refuse
+    // a batch taken before its `prev`).
+    let taken_at = within.map_or(now.max(after.issued_at), |w| w.taken_at);
     let next = match (has_more, row.last_seq) {
         (true, Some(last_seq)) => Cursor {
             prev: after.prev.clone(),
@@ -410,8 +412,8 @@ pub async fn prune(pool: &PgPool, retention_secs: i64, batch: i64) -> Result<Opt
 }
 
 /// How much older than retention a horizon must be before it is used: a cursor's `issued_at` is
-/// whole seconds, read from its server's clock just after its snapshot (and servers' clocks
-/// differ a little), so a horizon exactly `retention` old could postdate a cursor not yet expired.
+/// whole seconds from its server's clock (and servers' clocks differ a little), so a horizon
+/// exactly `retention` old could postdate a cursor not yet expired.
 const HORIZON_MARGIN_SECS: i64 = 300;
 
 async fn prune_batches(conn: &mut PgConnection, retention_secs: i64, batch: i64) -> Result<u64, sqlx::Error> {

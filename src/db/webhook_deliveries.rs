@@ -115,7 +115,7 @@ pub async fn prune(executor: impl sqlx::PgExecutor<'_>) -> Result<u64, sqlx::Err
                      order by delivery_seq desc offset $1 limit 1) as cutoff
              from webhook_subscriptions s)
          delete from webhook_deliveries d using c
-         where d.subscription_id = c.subscription_id and d.delivery_seq <= c.cutoff",
+         where c.cutoff is not null and d.subscription_id = c.subscription_id and d.delivery_seq <= c.cutoff",
     )
     .bind(KEEP_PER_SUBSCRIPTION)
     .execute(executor)

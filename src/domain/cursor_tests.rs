@@ -71,6 +71,13 @@ fn anything_not_made_by_encode_is_malformed() {
         issued_at: 1,
     };
     assert_eq!(Cursor::decode(&backwards.encode()), Err(Malformed));
+    // A batch's snapshot taken before the delivered one.
+    let early = Cursor {
+        prev: snapshot(100, 110, &[]),
+        within: Some(Within { cur: snapshot(100, 120, &[]), last_seq: 1, taken_at: 5 }),
+        issued_at: 6,
+    };
+    assert_eq!(Cursor::decode(&early.encode()), Err(Malformed));
 }
 
 #[test]

@@ -134,8 +134,10 @@ pub async fn changes_cursor(
     _caller: Caller<CrmRead>,
     State(state): State<AppState>,
 ) -> Result<axum::Json<CursorEnvelope>, ApiError> {
+    // The time first: a cursor's `issued_at` must not be later than its snapshot (db::events::prune).
+    let issued_at = now();
     let prev = db::events::head(&state.pool).await?;
-    let cursor = Cursor { prev, within: None, issued_at: now() }.encode();
+    let cursor = Cursor { prev, within: None, issued_at }.encode();
     Ok(axum::Json(CursorEnvelope { success: true, status: 200, cursor }))
 }
 

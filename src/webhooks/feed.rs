@@ -43,8 +43,10 @@ pub enum ReadError {
 
 /// The head of the feed now, as a subscription's starting cursor ("from now").
 pub async fn head(pool: &PgPool) -> Result<String, sqlx::Error> {
+    // The time first: a cursor's `issued_at` must not be later than its snapshot (events::prune).
+    let issued_at = Utc::now().timestamp();
     let prev = events::head(pool).await?;
-    Ok(Cursor { prev, within: None, issued_at: Utc::now().timestamp() }.encode())
+    Ok(Cursor { prev, within: None, issued_at }.encode())
 }
 
 /// A stored cursor; subscriptions created before the feed existed stored a bare snapshot.

@@ -278,6 +278,22 @@ async fn a_batch_read_over_pages_ends_with_the_time_of_its_snapshot() {
     }
     assert!(next.within.is_none());
     assert_eq!(next.issued_at, 1_000);
+
+    // From a cursor issued earlier: the batch's time is its first page's, neither the cursor's
+    // nor the last page's.
+    let mut next = Cursor { prev: db::events::head(&app.pool).await.unwrap(), within: None, issued_at: 500 };
+    app.object(&org, "gadgets").await;
+    app.attribute(&org, "gadgets", json!({"label": "Name", "type": "text", "isUnique": false})).await;
+    let mut now = 1_000;
+    loop {
+        let page = db::events::read(&app.pool, org.id, Some(&next), &filter, (1, 1 << 20), now).await.unwrap();
+        next = page.next;
+        now = 5_000;
+        if !page.has_more {
+            break;
+        }
+    }
+    assert_eq!((next.within, next.issued_at), (None, 1_000));
 }
 
 /// A transaction still running when a horizon is taken keeps its events however old that
@@ -291,9 +307,8 @@ async fn the_pruner_keeps_the_events_of_a_transaction_running_at_its_horizon() {
     sqlx::query("select pg_current_xact_id()").execute(&mut *running).await.unwrap();
     // A later transaction commits first: the snapshot's xmax is now past `running`, its xmin is not.
     app.object(&org, "orders").await;
-    // The pruner records its horizon now (nothing is old enough to prune yet; the one the app's
-    // own pruner recorded at start-up, before `running` began, is dropped first); aged 40 days,
-    // it is what a later run uses.
+    // The pruner records its horizon now (nothing is old enough to prune yet; any horizon already
+    // there would predate `running`, so it goes first); aged 40 days, it is what a later run uses.
     sqlx::query("delete from crm_event_horizons").execute(&app.pool).await.unwrap();
     assert!(db::events::prune(&app.pool, 30 * 86_400, 100).await.unwrap().is_some());
     let recorded: i64 =
