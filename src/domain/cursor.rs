@@ -168,12 +168,17 @@ impl Cursor {
             }
         };
         let issued_at = i64::try_from(read_varint(&mut input)?).ok()?;
-        // Nor taken before it.
-        if within.as_ref().is_some_and(|(_, _, taken_at)| taken_at.is_some_and(|t| t < issued_at)) {
-            return None;
-        }
-        let within =
-            within.map(|(cur, last_seq, taken_at)| Within { cur, last_seq, taken_at: taken_at.unwrap_or(issued_at) });
+        let within = match within {
+            None => None,
+            Some((cur, last_seq, taken_at)) => {
+                let taken_at = taken_at.unwrap_or(issued_at);
+                // Nor taken before it.
+                if taken_at < issued_at {
+                    return None;
+                }
+                Some(Within { cur, last_seq, taken_at })
+            }
+        };
         input.is_empty().then_some(Cursor { prev, within, issued_at })
     }
 }

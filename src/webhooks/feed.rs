@@ -26,8 +26,9 @@ pub struct Page {
     pub events: Vec<FeedEvent>,
     start: Cursor,
     next: Cursor,
-    /// The batch snapshot the page was read in, and when it was taken.
-    cur: (Snapshot, i64),
+    /// The page's batch at the page's start: its snapshot, when that was taken, and the last
+    /// event before the page (`cursor_after` re-reads a prefix of the page from it).
+    batch: Within,
 }
 
 /// Why the feed cannot be read from a stored cursor.
@@ -84,11 +85,12 @@ pub async fn read(
             Some(FeedEvent { event_id, event_type, occurred_at, body: v.to_string() })
         })
         .collect();
-    let cur = match (&start.within, &page.next.within) {
+    let (cur, taken_at) = match (&start.within, &page.next.within) {
         (Some(within), _) | (None, Some(within)) => (within.cur.clone(), within.taken_at),
         (None, None) => (page.next.prev.clone(), page.next.issued_at),
     };
-    Ok(Page { events, start, next: page.next, cur })
+    let last_seq = start.within.as_ref().map_or(0, |w| w.last_seq);
+    Ok(Page { events, start, next: page.next, batch: Within { cur, last_seq, taken_at } })
 }
 
 impl Page {
@@ -112,9 +114,7 @@ impl Page {
         if delivered == 0 {
             return Ok(self.start.encode());
         }
-        let last_seq = self.start.within.as_ref().map_or(0, |w| w.last_seq);
-        let (cur, taken_at) = self.cur.clone();
-        let pinned = Cursor { within: Some(Within { cur, last_seq, taken_at }), ..self.start.clone() };
+        let pinned = Cursor { within: Some(self.batch.clone()), ..self.start.clone() };
         let filter = Filter {
             types: types.map(|names| names.iter().filter_map(|n| EventType::parse(n)).collect()),
             object_slug: None,

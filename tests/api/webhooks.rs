@@ -250,6 +250,20 @@ async fn internal_addresses_are_refused_again_at_delivery() {
     assert!(receiver.received().is_empty());
 }
 
+/// `n` delivered attempts in the log of `subscription`, written directly.
+async fn attempts(app: &TestApp, org: &TestOrg, subscription: uuid::Uuid, n: i32) {
+    sqlx::query(
+        "insert into webhook_deliveries (organization_id, subscription_id, event_id, event_type, attempt, outcome, latency_ms)
+         select $1, $2, gen_random_uuid(), 'webhook.test', 1, 'delivered', 0 from generate_series(1, $3)",
+    )
+    .bind(org.id)
+    .bind(subscription)
+    .bind(n)
+    .execute(&app.pool)
+    .await
+    .unwrap();
+}
+
 /// The attempts log's background prune finds each subscription's cut-off once, whatever the
 /// statistics say: on a table autovacuum had not analyzed yet, the planner once filtered every
 /// attempt by the cut-off's subquery, run again for each attempt (a backlog's 59,000 attempts
@@ -267,16 +281,7 @@ async fn pruning_the_attempts_log_reads_each_attempt_once_even_without_statistic
     // count below sees every attempt read).
     sqlx::query("alter table webhook_deliveries set (autovacuum_enabled = off)").execute(&app.pool).await.unwrap();
     for (subscription, n) in [(id, 12_000), (other, 500)] {
-        sqlx::query(
-            "insert into webhook_deliveries (organization_id, subscription_id, event_id, event_type, attempt, outcome, latency_ms)
-             select $1, $2, gen_random_uuid(), 'crm.record.created', 1, 'delivered', 0 from generate_series(1, $3)",
-        )
-        .bind(org.id)
-        .bind(subscription)
-        .bind(n)
-        .execute(&app.pool)
-        .await
-        .unwrap();
+        attempts(&app, &org, subscription, n).await;
     }
     let mut tx = app.pool.begin().await.unwrap();
     // The bad plan reads about 144 million attempts: fail instead of waiting for it.
@@ -307,16 +312,7 @@ async fn repeated_tests_keep_the_attempts_log_bounded() {
     let org = app.org("acme").await;
     let receiver = Receiver::start().await;
     let (uuid, _) = subscribe(&app, &org, &receiver.url).await;
-    let id: uuid::Uuid = uuid.parse().unwrap();
-    sqlx::query(
-        "insert into webhook_deliveries (organization_id, subscription_id, event_id, event_type, attempt, outcome, latency_ms)
-         select $1, $2, gen_random_uuid(), 'webhook.test', 1, 'delivered', 0 from generate_series(1, 10005)",
-    )
-    .bind(org.id)
-    .bind(id)
-    .execute(&app.pool)
-    .await
-    .unwrap();
+    attempts(&app, &org, uuid.parse().unwrap(), 10_005).await;
     assert_eq!(test_result(&app, &org, &uuid).await["delivered"], true);
     let log = app.get(&format!("/v2/webhooks/{uuid}/deliveries"), &org.token).await;
     assert_eq!(log.body["pagination"]["total"], 10_000, "{}", log.body["pagination"]);
