@@ -91,6 +91,14 @@ pub async fn serve(config: &Config, demo: bool) -> Result<(), AppError> {
     };
     let feed_settings = config.feed_settings();
     let event_retention = feed_settings.retention;
+    if config.webhooks.retry.give_up_after > event_retention {
+        // Allowed, but a subscription retrying that long outlives its cursor and is disabled
+        // (webhooks::engine) rather than given up on by the retry rule.
+        tracing::warn!(
+            "CRM_WEBHOOK_RETRY_HOURS is longer than CRM_EVENT_RETENTION_DAYS: a subscription failing past retention \
+             is disabled, as its events may have been pruned"
+        );
+    }
     let state = AppState::with_feed(database.pool.clone(), feed_settings)
         .with_rate_limit(config.rate_limit)
         .with_auth_failure_limit(config.auth_failure_limit)

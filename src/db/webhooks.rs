@@ -51,6 +51,9 @@ pub struct SubscriptionPatch {
     pub token: Option<Option<String>>,
     /// `true` re-enables (and retries the head event at once), `false` disables.
     pub active: Option<bool>,
+    /// Re-enabling: move the cursor from `.0` (the one read before) to `.1`, unless it moved
+    /// meanwhile (`webhooks::feed::restart`).
+    pub restart: Option<(String, String)>,
 }
 
 /// Creates a subscription; `Ok(None)` when the organization already has the most it may.
@@ -132,8 +135,18 @@ pub async fn list(
     Ok((page, total))
 }
 
+/// The subscription's cursor, if it exists.
+pub async fn cursor(pool: &PgPool, organization_id: Uuid, id: Uuid) -> Result<Option<String>, sqlx::Error> {
+    sqlx::query_scalar("select cursor from webhook_subscriptions where organization_id = $1 and subscription_id = $2")
+        .bind(organization_id)
+        .bind(id)
+        .fetch_optional(pool)
+        .await
+}
+
 /// Applies a patch; whether the subscription exists. Re-enabling clears the failure state and
-/// makes the subscription due at once; its cursor stays, so nothing retained is skipped.
+/// makes the subscription due at once; its cursor stays (so nothing retained is skipped) unless
+/// the patch restarts it.
 /// Re-enabling a disabled one also drops its lease: the worker that held it stopped when its
 /// progress could no longer be recorded (pausing takes effect at its next commit).
 pub async fn update(
@@ -157,6 +170,7 @@ pub async fn update(
             next_attempt_at = case when $11::boolean then now() else next_attempt_at end,
             lease_owner = case when $11::boolean and status = 'disabled' then null else lease_owner end,
             lease_expires_at = case when $11::boolean and status = 'disabled' then null else lease_expires_at end,
+            cursor = case when $11::boolean and cursor = $12 then $13 else cursor end,
             updated_at = now()
          where organization_id = $1 and subscription_id = $2",
     )
@@ -171,6 +185,8 @@ pub async fn update(
     .bind(patch.token.is_some())
     .bind(patch.token.clone().flatten())
     .bind(patch.active)
+    .bind(patch.restart.as_ref().map(|(from, _)| from.as_str()))
+    .bind(patch.restart.as_ref().map(|(_, to)| to.as_str()))
     .execute(pool)
     .await?;
     Ok(result.rows_affected() == 1)

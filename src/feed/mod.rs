@@ -19,6 +19,8 @@ use uuid::Uuid;
 pub use notifier::{announce, spawn_notifier};
 pub use pruner::spawn_pruner;
 
+use crate::domain::cursor::Cursor;
+
 /// Limits of the feed.
 #[derive(Debug, Clone)]
 pub struct FeedSettings {
@@ -34,6 +36,15 @@ pub struct FeedSettings {
 
 /// A page of the feed stops before the event that would take it past this many bytes.
 pub const PAGE_BYTES: usize = 2 * 1024 * 1024;
+
+impl FeedSettings {
+    /// Whether `cursor` is older than retention at `now` (Unix seconds): events after it may
+    /// have been pruned. The one rule for the feed's 410 and for webhook subscriptions.
+    pub fn expired(&self, cursor: &Cursor, now: i64) -> bool {
+        let retention = i64::try_from(self.retention.as_secs()).unwrap_or(i64::MAX);
+        cursor.issued_at < now.saturating_sub(retention)
+    }
+}
 
 impl Default for FeedSettings {
     fn default() -> FeedSettings {

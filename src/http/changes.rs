@@ -217,8 +217,7 @@ async fn parse(state: &AppState, org: Uuid, query: ChangesQuery) -> Result<FeedR
 }
 
 fn expire(state: &AppState, cursor: &Cursor) -> Result<(), ApiError> {
-    let retention = i64::try_from(state.feed.settings.retention.as_secs()).unwrap_or(i64::MAX);
-    if cursor.issued_at >= now().saturating_sub(retention) {
+    if !state.feed.settings.expired(cursor, now()) {
         return Ok(());
     }
     let message = "The cursor is older than the feed's retention period, so changes may have been lost. Take a new \

@@ -49,6 +49,7 @@ pub fn update(body: UpdateWebhook, settings: &Settings) -> Result<SubscriptionPa
         events,
         token: body.token,
         active: body.status.map(|s| s == WebhookStatus::Active),
+        restart: None,
     })
 }
 

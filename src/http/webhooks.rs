@@ -113,7 +113,10 @@ pub async fn get_webhook(
 /// Update a webhook subscription
 ///
 /// Changes the fields present. `{"status": "active"}` re-enables a disabled subscription:
-/// delivery resumes with the event it stopped at (if still retained), retried at once.
+/// delivery resumes with the event it stopped at, retried at once. When that place in the feed
+/// is older than the event retention period (`CRM_EVENT_RETENTION_DAYS`), events after it may
+/// have been pruned: delivery then resumes from the newest events, as for a new subscription,
+/// and the receiver re-reads what it syncs.
 /// Requires `webhooks:write`.
 #[utoipa::path(patch, path = "/v2/webhooks/{uuid}", tag = "webhooks",
     params(("uuid" = Uuid, Path, description = "Subscription id.")),
@@ -131,10 +134,17 @@ pub async fn update_webhook(
     Json(body): Json<UpdateWebhook>,
 ) -> Result<axum::Json<WebhookEnvelope>, ApiError> {
     let id = webhook_input::id(&raw)?;
-    let patch = webhook_input::update(body, &state.webhooks.settings)?;
+    let mut patch = webhook_input::update(body, &state.webhooks.settings)?;
     if let Some(url) = &patch.callback_url {
         let url = crate::domain::webhook::CallbackUrl::parse(url, true).map_err(ApiError::Internal)?;
         webhook_input::check_address(&state, &url).await?;
+    }
+    if patch.active == Some(true) {
+        let stored = db::webhooks::cursor(&state.pool, caller.organization_id, id).await?;
+        let stored = stored.ok_or_else(|| webhook_input::not_found(id))?;
+        if let Some(head) = feed::restart(&state.pool, &stored, &state.feed.settings).await? {
+            patch.restart = Some((stored, head));
+        }
     }
     if !db::webhooks::update(&state.pool, caller.organization_id, id, &patch).await? {
         return Err(webhook_input::not_found(id));

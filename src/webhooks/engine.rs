@@ -34,6 +34,11 @@ const DEBOUNCE: Duration = Duration::from_millis(50);
 /// Even without wake-ups, the dispatcher looks for work this often.
 const SAFETY_TICK: Duration = Duration::from_secs(30);
 
+/// Why a subscription whose cursor outlived the feed's retention is disabled.
+const EXPIRED: &str = "its place in the change feed is older than the event retention period \
+    (CRM_EVENT_RETENTION_DAYS), so events after it may have been pruned before they were delivered; \
+    re-enabling it resumes from the newest events, so re-read what you sync";
+
 /// What every worker of this process shares.
 struct Engine {
     pool: PgPool,
@@ -138,6 +143,15 @@ async fn work(engine: Arc<Engine>, mut leased: Leased, permit: OwnedSemaphorePer
     let mut waiter = engine.feed.register(leased.organization_id);
     let mut idle_since: Option<Instant> = None;
     while !engine.feed.is_closing() {
+        if feed::expired(&leased.cursor, &engine.feed.settings) {
+            // Delivering on would skip whatever the pruner took, without a trace.
+            tracing::warn!(subscription = %id, "disabling a webhook subscription whose cursor outlived retention");
+            let progress = Progress::Disabled { cursor: leased.cursor.clone(), reason: EXPIRED.to_owned() };
+            let _ = commit(&engine, &leased, &[], &progress).await;
+            drop(permit);
+            engine.freed.notify_one();
+            return;
+        }
         let page = match read(&engine, &leased).await {
             Ok(page) => page,
             Err(e) => {

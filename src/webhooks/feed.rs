@@ -9,6 +9,7 @@ use uuid::Uuid;
 use crate::db::events::{self, Filter};
 use crate::domain::cursor::{Cursor, Snapshot, Within};
 use crate::domain::event::EventType;
+use crate::feed::FeedSettings;
 
 /// One event of the feed.
 #[derive(Debug, Clone)]
@@ -48,6 +49,23 @@ pub async fn head(pool: &PgPool) -> Result<String, sqlx::Error> {
     let issued_at = Utc::now().timestamp();
     let prev = events::head(pool).await?;
     Ok(Cursor { prev, within: None, issued_at }.encode())
+}
+
+/// Whether a stored cursor is past the feed's retention (`FeedSettings::expired`): events after
+/// it may have been pruned, so delivering from it could skip some without a trace. A cursor
+/// that cannot be read is not expired here; reading it fails instead.
+pub fn expired(cursor: &str, settings: &FeedSettings) -> bool {
+    decode(cursor).is_ok_and(|c| settings.expired(&c, Utc::now().timestamp()))
+}
+
+/// Where a subscription re-enabled with `cursor` resumes: the head now when `cursor` is
+/// expired (as a new subscription starts: whatever was pruned is lost either way, and the
+/// receiver re-reads what it syncs), otherwise `None`, from `cursor` itself.
+pub async fn restart(pool: &PgPool, cursor: &str, settings: &FeedSettings) -> Result<Option<String>, sqlx::Error> {
+    if !expired(cursor, settings) {
+        return Ok(None);
+    }
+    head(pool).await.map(Some)
 }
 
 /// A stored cursor; subscriptions created before the feed existed stored a bare snapshot.

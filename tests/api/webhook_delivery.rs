@@ -224,3 +224,39 @@ async fn metrics_show_outcomes_and_each_subscriptions_backlog() {
         .expect("the age of the oldest undelivered event");
     assert!(age > 0.0, "{text}");
 }
+
+#[tokio::test]
+async fn a_subscription_whose_cursor_outlived_retention_is_disabled_and_resumes_from_now() {
+    let app = app().await;
+    let org = app.org("acme").await;
+    let receiver = Receiver::start().await;
+    let (uuid, _) = subscribe(&app, &org, &receiver.url).await;
+    // As after a month disabled: the stored cursor is older than the 30 days of retention.
+    let stored: String =
+        sqlx::query_scalar("select cursor from webhook_subscriptions").fetch_one(&app.pool).await.unwrap();
+    let mut cursor = crm_api::domain::cursor::Cursor::decode(&stored).unwrap();
+    cursor.issued_at -= 31 * 86_400;
+    sqlx::query("update webhook_subscriptions set cursor = $1").bind(cursor.encode()).execute(&app.pool).await.unwrap();
+    emit(&app, &org, 2).await;
+    let _engine = start(&app.pool, webhook_test_settings());
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
+    while subscription(&app, &org, &uuid).await["status"] != "disabled" {
+        assert!(tokio::time::Instant::now() < deadline, "never disabled");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let resource = subscription(&app, &org, &uuid).await;
+    assert!(resource["disabledReason"].as_str().unwrap().contains("retention"), "{resource}");
+    assert!(receiver.received().is_empty(), "delivered from an expired cursor");
+
+    let response = app.patch(&format!("/v2/webhooks/{uuid}"), &org.token, json!({"status": "active"})).await;
+    assert_eq!(response.status, StatusCode::OK);
+    let restarted: String =
+        sqlx::query_scalar("select cursor from webhook_subscriptions").fetch_one(&app.pool).await.unwrap();
+    let restarted = crm_api::domain::cursor::Cursor::decode(&restarted).unwrap();
+    assert!(restarted.issued_at >= chrono::Utc::now().timestamp() - 60, "the cursor was not restarted");
+    let after = emit(&app, &org, 1).await;
+    let received = receiver.wait_for(1, Duration::from_secs(20)).await;
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert_eq!(ids_of(&receiver.received()), after, "resumed from the head: {received:?}");
+    assert_eq!(subscription(&app, &org, &uuid).await["status"], "active");
+}
