@@ -46,6 +46,9 @@ impl Database {
                     durable: true,
                     remove_on_exit: false,
                     max_connections: 100,
+                    shared_buffers_mb: Some(
+                        config.pg_shared_buffers_mb.unwrap_or_else(embedded_pg::default_shared_buffers_mb),
+                    ),
                 };
                 let pg = EmbeddedPg::ensure(&options).await?;
                 (pg.url(), Some(pg))

@@ -29,6 +29,9 @@ pub struct Config {
     pub cors_origins: Vec<String>,
     /// `CRM_LOG_FORMAT`: `pretty` (default) or `json`.
     pub log_format: LogFormat,
+    /// `CRM_PG_SHARED_BUFFERS_MB`: `shared_buffers` of the bundled cluster (default: a quarter
+    /// of the memory, within 128 MB to 8 GB).
+    pub pg_shared_buffers_mb: Option<u32>,
     /// `CRM_DB_POOL_SIZE`: maximum database connections (default 16).
     pub pool_size: u32,
     /// `CRM_REQUEST_TIMEOUT_SECS`: a request running longer is answered with 503 (default 30).
@@ -95,6 +98,9 @@ impl Config {
                     });
                 }
             },
+            pg_shared_buffers_mb: get("CRM_PG_SHARED_BUFFERS_MB")
+                .map(|raw| number(Some(raw), "CRM_PG_SHARED_BUFFERS_MB", 0, 16..=1_048_576))
+                .transpose()?,
             pool_size: number(get("CRM_DB_POOL_SIZE"), "CRM_DB_POOL_SIZE", 16, 1..=1000)?,
             request_timeout: Duration::from_secs(
                 number(get("CRM_REQUEST_TIMEOUT_SECS"), "CRM_REQUEST_TIMEOUT_SECS", 30, 1..=3600)?.into(),
@@ -263,10 +269,21 @@ mod tests {
 
     #[test]
     fn bad_values_name_the_variable() {
-        for (var, value) in [("CRM_BIND", "localhost"), ("CRM_LOG_FORMAT", "xml"), ("CRM_DB_POOL_SIZE", "0")] {
+        for (var, value) in [
+            ("CRM_BIND", "localhost"),
+            ("CRM_LOG_FORMAT", "xml"),
+            ("CRM_DB_POOL_SIZE", "0"),
+            ("CRM_PG_SHARED_BUFFERS_MB", "8"),
+        ] {
             let err = config(&[(var, value)]).unwrap_err().to_string();
             assert!(err.starts_with(var), "{err}");
         }
+    }
+
+    #[test]
+    fn shared_buffers_are_derived_unless_set() {
+        assert_eq!(config(&[]).unwrap().pg_shared_buffers_mb, None);
+        assert_eq!(config(&[("CRM_PG_SHARED_BUFFERS_MB", "2048")]).unwrap().pg_shared_buffers_mb, Some(2048));
     }
 
     #[test]

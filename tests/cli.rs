@@ -5,7 +5,7 @@ mod support;
 use std::process::{Command, Stdio};
 use std::time::Duration;
 
-use support::{BIN, DataDir, alive, crm, free_port, get, ok, postmaster_pid, serve, terminate, wait_ready};
+use support::{BIN, DataDir, alive, crm, free_port, get, ok, postmaster_pid, serve, serve_with, terminate, wait_ready};
 
 #[test]
 fn serve_on_the_bundled_database_with_the_cli_alongside() {
@@ -111,4 +111,34 @@ fn an_unusable_data_dir_is_a_clear_error() {
         .unwrap();
     assert!(!output.status.success());
     assert!(String::from_utf8_lossy(&output.stderr).contains("CRM_DATA_DIR"));
+}
+
+/// `shared_buffers` of the bundled cluster, asked of PostgreSQL itself.
+async fn shared_buffers(dir: &std::path::Path) -> String {
+    use sqlx::Connection;
+    let port = std::fs::read_to_string(dir.join("port")).unwrap();
+    let password = std::fs::read_to_string(dir.join("password")).unwrap();
+    let url = format!("postgres://crm:{password}@127.0.0.1:{}/crm", port.trim());
+    let mut conn = sqlx::PgConnection::connect(&url).await.unwrap();
+    sqlx::query_scalar("show shared_buffers").fetch_one(&mut conn).await.unwrap()
+}
+
+#[tokio::test]
+async fn the_bundled_cluster_sizes_its_buffers_from_memory_unless_told() {
+    let dir = DataDir::new("cli");
+    let port = free_port();
+    let server = serve(&dir.0, port);
+    wait_ready(port, Duration::from_secs(30));
+    let derived = crm_api::embedded_pg::default_shared_buffers_mb();
+    assert!(derived >= 128, "{derived}");
+    let shown = shared_buffers(&dir.0).await;
+    // PostgreSQL shows whole gigabytes as GB.
+    let expected = if derived.is_multiple_of(1024) { format!("{}GB", derived / 1024) } else { format!("{derived}MB") };
+    assert_eq!(shown, expected);
+    terminate(server);
+
+    let server = serve_with(&dir.0, port, &[("CRM_PG_SHARED_BUFFERS_MB", "96")]);
+    wait_ready(port, Duration::from_secs(30));
+    assert_eq!(shared_buffers(&dir.0).await, "96MB");
+    terminate(server);
 }

@@ -10,7 +10,13 @@ use serde_json::json;
 use support::{BIN, DataDir, Exchange, free_port, request, terminate, wait_ready};
 
 fn options(dir: &DataDir) -> Options {
-    Options { data_dir: dir.0.join("pg-data"), durable: false, remove_on_exit: false, max_connections: 100 }
+    Options {
+        data_dir: dir.0.join("pg-data"),
+        durable: false,
+        remove_on_exit: false,
+        max_connections: 100,
+        shared_buffers_mb: None,
+    }
 }
 
 fn cli(url: &str, args: &[&str]) -> String {

@@ -6,6 +6,7 @@
 //! processes (the CLI while `serve` runs) find it running and only connect.
 
 mod binaries;
+mod memory;
 mod process;
 
 use std::fs::{self, File, OpenOptions};
@@ -20,6 +21,7 @@ use rand::RngCore;
 use sqlx::{Connection, PgConnection};
 
 pub use binaries::{Binaries, NOT_FOUND_HELP};
+pub use memory::default_shared_buffers_mb;
 use process::{RunAs, Watchdog};
 
 // Literal in `create_database` too: sqlx only runs static SQL strings.
@@ -38,6 +40,8 @@ pub struct Options {
     pub remove_on_exit: bool,
     /// `max_connections` of a cluster we start.
     pub max_connections: u32,
+    /// `shared_buffers` in MB; `None` keeps PostgreSQL's default (small test clusters).
+    pub shared_buffers_mb: Option<u32>,
 }
 
 /// Why the bundled cluster could not be used.
@@ -228,6 +232,10 @@ fn server_settings(options: &Options) -> Vec<String> {
         "unix_socket_directories=".to_owned(),
         format!("max_connections={}", options.max_connections),
     ];
+    if let Some(mb) = options.shared_buffers_mb {
+        // wal_buffers follows (1/32 of it, up to one 16 MB WAL segment).
+        settings.push(format!("shared_buffers={mb}MB"));
+    }
     if !options.durable {
         settings.extend(["fsync=off", "synchronous_commit=off", "full_page_writes=off"].map(String::from));
     }
