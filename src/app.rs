@@ -46,9 +46,12 @@ impl Database {
                     durable: true,
                     remove_on_exit: false,
                     max_connections: 100,
-                    shared_buffers_mb: Some(
-                        config.pg_shared_buffers_mb.unwrap_or_else(embedded_pg::default_shared_buffers_mb),
-                    ),
+                    tuning: Some(embedded_pg::Tuning {
+                        shared_buffers_mb: config
+                            .pg_shared_buffers_mb
+                            .unwrap_or_else(embedded_pg::default_shared_buffers_mb),
+                        max_wal_size_mb: config.pg_max_wal_size_mb,
+                    }),
                 };
                 let pg = EmbeddedPg::ensure(&options).await?;
                 (pg.url(), Some(pg))

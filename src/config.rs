@@ -32,6 +32,8 @@ pub struct Config {
     /// `CRM_PG_SHARED_BUFFERS_MB`: `shared_buffers` of the bundled cluster (default: a quarter
     /// of the memory, within 128 MB to 8 GB).
     pub pg_shared_buffers_mb: Option<u32>,
+    /// `CRM_PG_MAX_WAL_SIZE_MB`: `max_wal_size` of the bundled cluster (default 4096).
+    pub pg_max_wal_size_mb: u32,
     /// `CRM_DB_POOL_SIZE`: maximum database connections (default 16).
     pub pool_size: u32,
     /// `CRM_REQUEST_TIMEOUT_SECS`: a request running longer is answered with 503 (default 30).
@@ -101,6 +103,7 @@ impl Config {
             pg_shared_buffers_mb: get("CRM_PG_SHARED_BUFFERS_MB")
                 .map(|raw| number(Some(raw), "CRM_PG_SHARED_BUFFERS_MB", 0, 16..=1_048_576))
                 .transpose()?,
+            pg_max_wal_size_mb: number(get("CRM_PG_MAX_WAL_SIZE_MB"), "CRM_PG_MAX_WAL_SIZE_MB", 4096, 64..=1_048_576)?,
             pool_size: number(get("CRM_DB_POOL_SIZE"), "CRM_DB_POOL_SIZE", 16, 1..=1000)?,
             request_timeout: Duration::from_secs(
                 number(get("CRM_REQUEST_TIMEOUT_SECS"), "CRM_REQUEST_TIMEOUT_SECS", 30, 1..=3600)?.into(),
@@ -283,6 +286,7 @@ mod tests {
     #[test]
     fn shared_buffers_are_derived_unless_set() {
         assert_eq!(config(&[]).unwrap().pg_shared_buffers_mb, None);
+        assert_eq!(config(&[]).unwrap().pg_max_wal_size_mb, 4096);
         assert_eq!(config(&[("CRM_PG_SHARED_BUFFERS_MB", "2048")]).unwrap().pg_shared_buffers_mb, Some(2048));
     }
 

@@ -113,32 +113,44 @@ fn an_unusable_data_dir_is_a_clear_error() {
     assert!(String::from_utf8_lossy(&output.stderr).contains("CRM_DATA_DIR"));
 }
 
-/// `shared_buffers` of the bundled cluster, asked of PostgreSQL itself.
-async fn shared_buffers(dir: &std::path::Path) -> String {
+/// `shared_buffers`, `max_wal_size` and `wal_compression` of the bundled cluster, asked of
+/// PostgreSQL itself.
+async fn tuning(dir: &std::path::Path) -> (String, String, String) {
     use sqlx::Connection;
     let port = std::fs::read_to_string(dir.join("port")).unwrap();
     let password = std::fs::read_to_string(dir.join("password")).unwrap();
     let url = format!("postgres://crm:{password}@127.0.0.1:{}/crm", port.trim());
     let mut conn = sqlx::PgConnection::connect(&url).await.unwrap();
-    sqlx::query_scalar("show shared_buffers").fetch_one(&mut conn).await.unwrap()
+    sqlx::query_as(
+        "select current_setting('shared_buffers'), current_setting('max_wal_size'),
+                current_setting('wal_compression')",
+    )
+    .fetch_one(&mut conn)
+    .await
+    .unwrap()
 }
 
 #[tokio::test]
-async fn the_bundled_cluster_sizes_its_buffers_from_memory_unless_told() {
+async fn the_bundled_cluster_sizes_its_buffers_from_memory_and_its_wal_unless_told() {
     let dir = DataDir::new("cli");
     let port = free_port();
     let server = serve(&dir.0, port);
     wait_ready(port, Duration::from_secs(30));
     let derived = crm_api::embedded_pg::default_shared_buffers_mb();
     assert!(derived >= 128, "{derived}");
-    let shown = shared_buffers(&dir.0).await;
+    let (buffers, wal, compression) = tuning(&dir.0).await;
     // PostgreSQL shows whole gigabytes as GB.
     let expected = if derived.is_multiple_of(1024) { format!("{}GB", derived / 1024) } else { format!("{derived}MB") };
-    assert_eq!(shown, expected);
+    assert_eq!(buffers, expected);
+    assert_eq!(wal, "4GB");
+    // Debian's PostgreSQL 15 and later is built with lz4 (CI's); an older build keeps "off".
+    assert_eq!(compression, "lz4");
     terminate(server);
 
-    let server = serve_with(&dir.0, port, &[("CRM_PG_SHARED_BUFFERS_MB", "96")]);
+    let vars = [("CRM_PG_SHARED_BUFFERS_MB", "96"), ("CRM_PG_MAX_WAL_SIZE_MB", "512")];
+    let server = serve_with(&dir.0, port, &vars);
     wait_ready(port, Duration::from_secs(30));
-    assert_eq!(shared_buffers(&dir.0).await, "96MB");
+    let (buffers, wal, _) = tuning(&dir.0).await;
+    assert_eq!((buffers.as_str(), wal.as_str()), ("96MB", "512MB"));
     terminate(server);
 }

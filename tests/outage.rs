@@ -15,7 +15,7 @@ fn options(dir: &DataDir) -> Options {
         durable: false,
         remove_on_exit: false,
         max_connections: 100,
-        shared_buffers_mb: None,
+        tuning: None,
     }
 }
 

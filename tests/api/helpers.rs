@@ -43,13 +43,8 @@ fn cluster() -> &'static Cluster {
                     std::process::id(),
                     Uuid::new_v4().simple()
                 ));
-                let options = Options {
-                    data_dir,
-                    durable: false,
-                    remove_on_exit: true,
-                    max_connections: 300,
-                    shared_buffers_mb: None,
-                };
+                let options =
+                    Options { data_dir, durable: false, remove_on_exit: true, max_connections: 300, tuning: None };
                 let pg = EmbeddedPg::ensure(&options).await.expect("start the test cluster");
                 let mut admin = PgConnection::connect(&pg.database_url("postgres")).await.unwrap();
                 sqlx::query("create database crm_template").execute(&mut admin).await.unwrap();
