@@ -86,7 +86,11 @@ def seed(bench, psql, db, org_id, work):
             insert into bench_batch_{slug} select row_number() over (), record_id from r""")
         ids = bench.sql(psql, db, f"select id from bench_batch_{slug} order by n")
         open(os.path.join(work, f"batch_{slug}.txt"), "w").write(ids + "\n")
-    bench.sql(psql, db, "analyze crm_records, bench_batch_orders, bench_batch_products")
+    # What autovacuum does within a minute of such a load (set hint bits, the visibility map,
+    # statistics), done now, and a checkpoint to write the load out: otherwise 7a, which runs
+    # first, pays for all of it while 7b and 7b' do not.
+    bench.sql(psql, db, "vacuum (analyze) crm_records, bench_batch_orders, bench_batch_products")
+    bench.sql(psql, db, "checkpoint")
 
 
 def run_wrk(bench, wrk, work, port, server_pid, token, ops, connections, duration):
