@@ -46,12 +46,7 @@ impl Database {
                     durable: true,
                     remove_on_exit: false,
                     max_connections: 100,
-                    tuning: Some(embedded_pg::Tuning {
-                        shared_buffers_mb: config
-                            .pg_shared_buffers_mb
-                            .unwrap_or_else(embedded_pg::default_shared_buffers_mb),
-                        max_wal_size_mb: config.pg_max_wal_size_mb,
-                    }),
+                    tuning: Some(embedded_pg::Tuning::new(config.pg_shared_buffers_mb, config.pg_max_wal_size_mb)),
                 };
                 let pg = EmbeddedPg::ensure(&options).await?;
                 (pg.url(), Some(pg))

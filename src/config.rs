@@ -29,11 +29,10 @@ pub struct Config {
     pub cors_origins: Vec<String>,
     /// `CRM_LOG_FORMAT`: `pretty` (default) or `json`.
     pub log_format: LogFormat,
-    /// `CRM_PG_SHARED_BUFFERS_MB`: `shared_buffers` of the bundled cluster (default: a quarter
-    /// of the memory, within 128 MB to 8 GB).
+    /// `CRM_PG_SHARED_BUFFERS_MB`, `CRM_PG_MAX_WAL_SIZE_MB`: sizes of the bundled cluster;
+    /// unset, `embedded_pg::Tuning` chooses.
     pub pg_shared_buffers_mb: Option<u32>,
-    /// `CRM_PG_MAX_WAL_SIZE_MB`: `max_wal_size` of the bundled cluster (default 4096).
-    pub pg_max_wal_size_mb: u32,
+    pub pg_max_wal_size_mb: Option<u32>,
     /// `CRM_DB_POOL_SIZE`: maximum database connections (default 16).
     pub pool_size: u32,
     /// `CRM_REQUEST_TIMEOUT_SECS`: a request running longer is answered with 503 (default 30).
@@ -100,10 +99,16 @@ impl Config {
                     });
                 }
             },
-            pg_shared_buffers_mb: get("CRM_PG_SHARED_BUFFERS_MB")
-                .map(|raw| number(Some(raw), "CRM_PG_SHARED_BUFFERS_MB", 0, 16..=1_048_576))
-                .transpose()?,
-            pg_max_wal_size_mb: number(get("CRM_PG_MAX_WAL_SIZE_MB"), "CRM_PG_MAX_WAL_SIZE_MB", 4096, 64..=1_048_576)?,
+            pg_shared_buffers_mb: optional_number(
+                get("CRM_PG_SHARED_BUFFERS_MB"),
+                "CRM_PG_SHARED_BUFFERS_MB",
+                16..=1_048_576,
+            )?,
+            pg_max_wal_size_mb: optional_number(
+                get("CRM_PG_MAX_WAL_SIZE_MB"),
+                "CRM_PG_MAX_WAL_SIZE_MB",
+                64..=1_048_576,
+            )?,
             pool_size: number(get("CRM_DB_POOL_SIZE"), "CRM_DB_POOL_SIZE", 16, 1..=1000)?,
             request_timeout: Duration::from_secs(
                 number(get("CRM_REQUEST_TIMEOUT_SECS"), "CRM_REQUEST_TIMEOUT_SECS", 30, 1..=3600)?.into(),
@@ -177,6 +182,15 @@ fn flag(raw: Option<String>, var: &'static str) -> Result<bool, ConfigError> {
         Some("true") | Some("1") => Ok(true),
         Some(other) => Err(ConfigError { var, message: format!("'{other}' is not true or false") }),
     }
+}
+
+/// `number` without a default: unset stays `None`.
+fn optional_number(
+    raw: Option<String>,
+    var: &'static str,
+    range: std::ops::RangeInclusive<u32>,
+) -> Result<Option<u32>, ConfigError> {
+    raw.map(|raw| number(Some(raw), var, *range.start(), range)).transpose()
 }
 
 fn number(
@@ -277,6 +291,7 @@ mod tests {
             ("CRM_LOG_FORMAT", "xml"),
             ("CRM_DB_POOL_SIZE", "0"),
             ("CRM_PG_SHARED_BUFFERS_MB", "8"),
+            ("CRM_PG_MAX_WAL_SIZE_MB", "1"),
         ] {
             let err = config(&[(var, value)]).unwrap_err().to_string();
             assert!(err.starts_with(var), "{err}");
@@ -286,7 +301,7 @@ mod tests {
     #[test]
     fn shared_buffers_are_derived_unless_set() {
         assert_eq!(config(&[]).unwrap().pg_shared_buffers_mb, None);
-        assert_eq!(config(&[]).unwrap().pg_max_wal_size_mb, 4096);
+        assert_eq!(config(&[]).unwrap().pg_max_wal_size_mb, None);
         assert_eq!(config(&[("CRM_PG_SHARED_BUFFERS_MB", "2048")]).unwrap().pg_shared_buffers_mb, Some(2048));
     }
 

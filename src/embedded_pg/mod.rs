@@ -8,6 +8,7 @@
 mod binaries;
 mod memory;
 mod process;
+mod settings;
 
 use std::fs::{self, File, OpenOptions};
 use std::net::{Ipv4Addr, TcpListener, TcpStream};
@@ -21,8 +22,9 @@ use rand::RngCore;
 use sqlx::{Connection, PgConnection};
 
 pub use binaries::{Binaries, NOT_FOUND_HELP};
-pub use memory::default_shared_buffers_mb;
 use process::{RunAs, Watchdog};
+pub use settings::Tuning;
+use settings::{server_settings, supports_lz4};
 
 // Literal in `create_database` too: sqlx only runs static SQL strings.
 const DATABASE: &str = "crm";
@@ -43,15 +45,6 @@ pub struct Options {
     /// Memory and WAL settings for a server under load; `None` keeps PostgreSQL's defaults
     /// (small throwaway test clusters).
     pub tuning: Option<Tuning>,
-}
-
-/// What the bundled cluster is given beyond PostgreSQL's defaults, which are sized for a laptop.
-#[derive(Debug, Clone, Copy)]
-pub struct Tuning {
-    /// `shared_buffers`, MB (`CRM_PG_SHARED_BUFFERS_MB`).
-    pub shared_buffers_mb: u32,
-    /// `max_wal_size`, MB (`CRM_PG_MAX_WAL_SIZE_MB`).
-    pub max_wal_size_mb: u32,
 }
 
 /// Why the bundled cluster could not be used.
@@ -234,41 +227,6 @@ fn start(run_as: RunAs, data_dir: &Path, cluster: &Path, options: &Options) -> R
     let watchdog = Watchdog::spawn(postmaster.id(), remove.as_deref()).map_err(io_err("starting the watchdog"))?;
     tracing::info!(port, cluster = %cluster.display(), "started the bundled PostgreSQL");
     Ok((port, Owned { postmaster, watchdog, remove }))
-}
-
-/// Whether this build of PostgreSQL compresses WAL with lz4 (15 and later, built with it):
-/// asked of the binary itself (`-C` prints a setting and exits), as a bad value would stop it
-/// from starting.
-fn supports_lz4(run_as: RunAs, postgres: &Path, cluster: &Path) -> bool {
-    let mut probe = run_as.command(postgres);
-    probe.arg("-D").arg(cluster).args(["-C", "wal_compression", "-c", "wal_compression=lz4"]);
-    probe.stdin(Stdio::null()).stdout(Stdio::null()).stderr(Stdio::null());
-    probe.status().is_ok_and(|status| status.success())
-}
-
-fn server_settings(options: &Options, lz4: bool) -> Vec<String> {
-    let mut settings = vec![
-        "listen_addresses=127.0.0.1".to_owned(),
-        // No Unix socket: its default directory is not writable for a normal user.
-        "unix_socket_directories=".to_owned(),
-        format!("max_connections={}", options.max_connections),
-    ];
-    if let Some(tuning) = options.tuning {
-        // wal_buffers follows (1/32 of it, up to one 16 MB WAL segment).
-        settings.push(format!("shared_buffers={}MB", tuning.shared_buffers_mb));
-        // Under sustained writes, 1 GB of WAL (the default) forced a checkpoint every 2.5 s, and
-        // after each one the first change to every page logs the whole page: 1.6 full-page
-        // images per link change, 6 GB of WAL in 30 s of bench/run's batch load. With 4 GB and
-        // lz4, 2 GB and 15-20% more batches per second (README, "Performance").
-        settings.push(format!("max_wal_size={}MB", tuning.max_wal_size_mb));
-        if lz4 {
-            settings.push("wal_compression=lz4".to_owned());
-        }
-    }
-    if !options.durable {
-        settings.extend(["fsync=off", "synchronous_commit=off", "full_page_writes=off"].map(String::from));
-    }
-    settings
 }
 
 /// The port the cluster used last time, if it is free: clients keep working across restarts.
