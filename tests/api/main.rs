@@ -23,6 +23,7 @@ mod middleware;
 mod objects;
 mod operations;
 mod plans;
+mod pool;
 mod receiver;
 mod record_links;
 mod records;

@@ -1,0 +1,77 @@
+//! What a connection going back to the pool must have finished (vendor/README.md: the pool
+//! flushes a released connection instead of pinging it): a dropped transaction is rolled back
+//! then, not when the connection is next used; a cancelled query's replies are read; a broken
+//! connection is closed instead of handed out again.
+
+use std::time::Duration;
+
+use crm_api::db;
+use sqlx::{Connection, PgConnection};
+
+use crate::helpers::spawn_app;
+
+const LOCK: i64 = 424_242;
+
+#[tokio::test]
+async fn a_transaction_dropped_unfinished_is_rolled_back_as_its_connection_returns() {
+    let app = spawn_app().await;
+    let pool = db::connect(&app.database_url, 1).await.unwrap();
+    let mut other = PgConnection::connect(&app.database_url).await.unwrap();
+    {
+        let mut tx = pool.begin().await.unwrap();
+        sqlx::query("select pg_advisory_xact_lock($1)").bind(LOCK).execute(&mut *tx).await.unwrap();
+        // Dropped here, neither committed nor rolled back: sqlx queues its ROLLBACK.
+    }
+    // The pool's one connection is not used again, so only its release can send the ROLLBACK.
+    let mut released = false;
+    for _ in 0..200 {
+        let got: bool =
+            sqlx::query_scalar("select pg_try_advisory_lock($1)").bind(LOCK).fetch_one(&mut other).await.unwrap();
+        if got {
+            released = true;
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert!(released, "the dropped transaction still held its lock 10 s after its connection was released");
+    let one: i32 = sqlx::query_scalar("select 1").fetch_one(&pool).await.unwrap();
+    assert_eq!(one, 1);
+}
+
+#[tokio::test]
+async fn a_query_cancelled_mid_flight_leaves_its_connection_fit_for_the_next() {
+    let app = spawn_app().await;
+    let pool = db::connect(&app.database_url, 1).await.unwrap();
+    let cancelled =
+        tokio::time::timeout(Duration::from_millis(50), sqlx::query("select pg_sleep(0.5)").execute(&pool)).await;
+    assert!(cancelled.is_err(), "the query was meant to be cancelled");
+    // The same connection (the pool has one) answers the next query, not the cancelled one.
+    let answer: i32 = sqlx::query_scalar("select 41 + 1").fetch_one(&pool).await.unwrap();
+    assert_eq!(answer, 42);
+}
+
+#[tokio::test]
+async fn a_connection_that_broke_is_closed_at_its_release_not_handed_out_again() {
+    let app = spawn_app().await;
+    let pool = db::connect(&app.database_url, 1).await.unwrap();
+    let mut other = PgConnection::connect(&app.database_url).await.unwrap();
+    let pid: i32 = sqlx::query_scalar("select pg_backend_pid()").fetch_one(&pool).await.unwrap();
+    let killed: bool =
+        sqlx::query_scalar("select pg_terminate_backend($1)").bind(pid).fetch_one(&mut other).await.unwrap();
+    assert!(killed);
+    for _ in 0..200 {
+        let gone: bool = sqlx::query_scalar("select not exists (select from pg_stat_activity where pid = $1)")
+            .bind(pid)
+            .fetch_one(&mut other)
+            .await
+            .unwrap();
+        if gone {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    // The pool does not test connections before use, so the first query meets the broken one.
+    assert!(sqlx::query("select 1").execute(&pool).await.is_err(), "a terminated backend answered");
+    let next: i32 = sqlx::query_scalar("select pg_backend_pid()").fetch_one(&pool).await.unwrap();
+    assert_ne!(next, pid, "the broken connection went back into the pool");
+}
