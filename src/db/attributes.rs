@@ -23,7 +23,7 @@ pub async fn add(
     related: Option<&ObjectDef>,
     context: &ChangeContext,
 ) -> Result<String, sqlx::Error> {
-    let mut tx = pool.begin().await?;
+    let mut tx = super::begin(pool).await?;
     let outcome = insert(&mut tx, organization_id, object, new, related, context).await;
     super::end(tx, outcome).await
 }
@@ -174,7 +174,7 @@ pub async fn update(
     changes: &AttributeChanges,
     context: &ChangeContext,
 ) -> Result<bool, sqlx::Error> {
-    let mut tx = pool.begin().await?;
+    let mut tx = super::begin(pool).await?;
     match update_in(&mut tx, organization_id, object, attr, changes, context).await {
         // The statements only touched `updated_at`: undo them.
         Ok(Updated::Unchanged) => tx.rollback().await.map(|()| true),

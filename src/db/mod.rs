@@ -110,9 +110,23 @@ pub async fn ping(pool: &PgPool) -> Result<(), sqlx::Error> {
     sqlx::query!("select 1 as one").fetch_one(pool).await.map(drop)
 }
 
+/// Starts a transaction on a connection of `pool`. Every transaction starts through here.
+///
+/// The BEGIN runs in a task of its own, to its end, whatever happens to the caller: sqlx (0.9)
+/// counts a transaction only once BEGIN's reply has arrived, so a caller dropped in between (a
+/// client that hung up, a request timeout) left its connection idle in an open transaction,
+/// back in the pool, where the next request's statements would have run inside it, unseen by
+/// others and committed by whichever later COMMIT came on that connection. Now the task owns
+/// the transaction until it is handed over: if the caller is gone, the transaction is dropped
+/// counted, so sqlx queues its ROLLBACK and the pool sends it before reusing the connection.
+pub async fn begin(pool: &PgPool) -> Result<Transaction<'static, Postgres>, sqlx::Error> {
+    let pool = pool.clone();
+    tokio::spawn(async move { pool.begin().await }).await.map_err(|e| sqlx::Error::Io(std::io::Error::other(e)))?
+}
+
 /// Ends a transaction by its outcome: commits on `Ok`, rolls back on `Err`. Every transaction
-/// ends through here, explicitly: a dropped transaction only queues its rollback, so its locks
-/// would stay held by an idle pooled connection until the pool reuses it.
+/// ends through here, explicitly, so that its end is awaited where it is decided (a dropped
+/// transaction is rolled back too, but only once its connection is back in the pool).
 pub async fn end<T, E: From<sqlx::Error>>(tx: Transaction<'_, Postgres>, outcome: Result<T, E>) -> Result<T, E> {
     match outcome {
         Ok(value) => {

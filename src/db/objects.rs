@@ -35,7 +35,7 @@ pub async fn create(
     context: &ChangeContext,
 ) -> Result<(), CreateError> {
     let object_id = Uuid::new_v4();
-    let mut tx = pool.begin().await?;
+    let mut tx = super::begin(pool).await?;
     let result = sqlx::query(
         "with object as (
              insert into crm_objects (organization_id, object_id, slug, singular_name, plural_name, is_active)
@@ -87,7 +87,7 @@ pub async fn rename(
     plural_name: Option<&str>,
     context: &ChangeContext,
 ) -> Result<(), sqlx::Error> {
-    let mut tx = pool.begin().await?;
+    let mut tx = super::begin(pool).await?;
     let row: Option<(String, String, String, bool, bool)> = sqlx::query_as(
         "select slug, singular_name, plural_name, is_standard, is_active from crm_objects
          where organization_id = $1 and object_id = $2 for update",

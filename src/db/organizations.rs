@@ -33,7 +33,7 @@ pub async fn create(
     name: &str,
     context: &ChangeContext,
 ) -> Result<Organization, CreateError> {
-    let mut tx = pool.begin().await?;
+    let mut tx = super::begin(pool).await?;
     let outcome = insert(&mut tx, slug, name, context).await;
     super::end(tx, outcome).await
 }

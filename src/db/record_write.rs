@@ -27,7 +27,7 @@ pub async fn create(
     context: &ChangeContext,
 ) -> Result<RecordRow, WriteError> {
     let writer = Writer { context, object_slug: &object.slug };
-    let mut tx = pool.begin().await?;
+    let mut tx = super::begin(pool).await?;
     let outcome = insert(&mut tx, org, object, write, &writer).await;
     finish(tx, pool, org, outcome).await
 }
@@ -43,7 +43,7 @@ pub async fn patch(
     context: &ChangeContext,
 ) -> Result<Option<RecordRow>, WriteError> {
     let writer = Writer { context, object_slug: &object.slug };
-    let mut tx = pool.begin().await?;
+    let mut tx = super::begin(pool).await?;
     let outcome = match lock(&mut tx, org, object.object_id, record_id).await {
         Ok(Some(current)) => update(&mut tx, org, current, write, &writer).await.map(Some),
         Ok(None) => Ok(None),
@@ -66,7 +66,7 @@ pub async fn assert(
     context: &ChangeContext,
 ) -> Result<(RecordRow, bool), WriteError> {
     let writer = Writer { context, object_slug: &object.slug };
-    let mut tx = pool.begin().await?;
+    let mut tx = super::begin(pool).await?;
     let outcome = assert_in(&mut tx, org, object, (matching, canonical), (write, &writer), missing_on_create).await;
     finish(tx, pool, org, outcome).await
 }

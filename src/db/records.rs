@@ -135,7 +135,7 @@ pub async fn delete(
     record_id: Uuid,
     context: &ChangeContext,
 ) -> Result<bool, sqlx::Error> {
-    let mut tx = pool.begin().await?;
+    let mut tx = super::begin(pool).await?;
     let outcome = delete_in(&mut tx, org, object, record_id, context).await;
     super::end(tx, outcome).await
 }

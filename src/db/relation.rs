@@ -148,7 +148,7 @@ async fn with_key(
     key: &Idempotency,
     render: Render<'_>,
 ) -> Result<Outcome, Failure> {
-    let mut tx = pool.begin().await?;
+    let mut tx = super::begin(pool).await?;
     let outcome = keyed_steps(&mut tx, request, key, render).await;
     super::end(tx, outcome).await
 }

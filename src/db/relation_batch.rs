@@ -86,7 +86,7 @@ pub async fn apply(pool: &PgPool, batch: &BatchRequest, render: Render<'_>) -> R
     let (mut attempt, mut one_by_one) = (0, false);
     loop {
         attempt += 1;
-        let mut tx = pool.begin().await?;
+        let mut tx = super::begin(pool).await?;
         let outcome = steps(&mut tx, batch, &ops, one_by_one, render).await;
         match super::end(tx, outcome).await {
             Ok(outcome) => return Ok(outcome),

@@ -81,7 +81,7 @@ pub async fn commit(
     progress: &Progress,
 ) -> Result<bool, sqlx::Error> {
     let (leased, owner, duration) = lease;
-    let mut tx = pool.begin().await?;
+    let mut tx = super::begin(pool).await?;
     if !apply(&mut tx, leased.subscription_id, owner, millis(duration), progress).await? {
         return Ok(false);
     }

@@ -62,7 +62,7 @@ pub async fn create(
     organization_id: Uuid,
     new: &NewSubscription<'_>,
 ) -> Result<Option<Uuid>, sqlx::Error> {
-    let mut tx = pool.begin().await?;
+    let mut tx = super::begin(pool).await?;
     // The organization row serializes concurrent creations, so the limit holds exactly.
     sqlx::query("select 1 from organizations where organization_id = $1 for update")
         .bind(organization_id)

@@ -3,6 +3,8 @@
 //! then, not when the connection is next used; a cancelled query's replies are read; a broken
 //! connection is closed instead of handed out again.
 
+use std::future::Future;
+use std::task::Poll;
 use std::time::Duration;
 
 use crm_api::db;
@@ -74,4 +76,42 @@ async fn a_connection_that_broke_is_closed_at_its_release_not_handed_out_again()
     assert!(sqlx::query("select 1").execute(&pool).await.is_err(), "a terminated backend answered");
     let next: i32 = sqlx::query_scalar("select pg_backend_pid()").fetch_one(&pool).await.unwrap();
     assert_ne!(next, pid, "the broken connection went back into the pool");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_transaction_whose_caller_gives_up_while_it_begins_leaves_no_connection_inside_it() {
+    let app = spawn_app().await;
+    let pool = db::connect(&app.database_url, 1).await.unwrap();
+    let mut other = PgConnection::connect(&app.database_url).await.unwrap();
+    let pid: i32 = sqlx::query_scalar("select pg_backend_pid()").fetch_one(&pool).await.unwrap();
+    // Callers dropped at every point of BEGIN's round trip, as a request is when its client
+    // hangs up or it times out. After each, the pool's one connection must settle outside any
+    // transaction (it settles in milliseconds; left inside one, it would stay there for good).
+    for i in 0..60 {
+        let polls = i % 4 + 1;
+        {
+            let mut begin = std::pin::pin!(db::begin(&pool));
+            for _ in 0..polls {
+                let ready = std::future::poll_fn(|cx| Poll::Ready(begin.as_mut().poll(cx).is_ready())).await;
+                if ready {
+                    break;
+                }
+                tokio::task::yield_now().await;
+            }
+        }
+        let mut settled = false;
+        for _ in 0..200 {
+            let state: Option<String> = sqlx::query_scalar("select state from pg_stat_activity where pid = $1")
+                .bind(pid)
+                .fetch_one(&mut other)
+                .await
+                .unwrap();
+            if state.as_deref() != Some("idle in transaction") {
+                settled = true;
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+        assert!(settled, "a caller dropped after {polls} polls of BEGIN left its connection in an open transaction");
+    }
 }
