@@ -1,7 +1,8 @@
 //! What a connection going back to the pool must have finished (vendor/README.md: the pool
-//! flushes a released connection instead of pinging it): a dropped transaction is rolled back
-//! then, not when the connection is next used; a cancelled query's replies are read; a broken
-//! connection is closed instead of handed out again.
+//! flushes a released connection with nothing queued instead of pinging it): a dropped
+//! transaction is rolled back then, not when the connection is next used; a cancelled query's
+//! replies are read; a broken connection is closed instead of handed out again; and no caller
+//! dropped during BEGIN leaves a connection inside a transaction (`db::begin`).
 
 use std::future::Future;
 use std::task::Poll;
@@ -14,6 +15,18 @@ use crate::helpers::spawn_app;
 
 const LOCK: i64 = 424_242;
 
+/// Whether `sql`, a boolean query of one bigint, answers true on `conn` within 10 s (what it
+/// waits for takes milliseconds; a state that never comes would stay false for good).
+async fn within_10s(conn: &mut PgConnection, sql: &'static str, arg: i64) -> bool {
+    for _ in 0..200 {
+        if sqlx::query_scalar::<_, bool>(sql).bind(arg).fetch_one(&mut *conn).await.unwrap() {
+            return true;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    false
+}
+
 #[tokio::test]
 async fn a_transaction_dropped_unfinished_is_rolled_back_as_its_connection_returns() {
     let app = spawn_app().await;
@@ -25,16 +38,7 @@ async fn a_transaction_dropped_unfinished_is_rolled_back_as_its_connection_retur
         // Dropped here, neither committed nor rolled back: sqlx queues its ROLLBACK.
     }
     // The pool's one connection is not used again, so only its release can send the ROLLBACK.
-    let mut released = false;
-    for _ in 0..200 {
-        let got: bool =
-            sqlx::query_scalar("select pg_try_advisory_lock($1)").bind(LOCK).fetch_one(&mut other).await.unwrap();
-        if got {
-            released = true;
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
+    let released = within_10s(&mut other, "select pg_try_advisory_lock($1)", LOCK).await;
     assert!(released, "the dropped transaction still held its lock 10 s after its connection was released");
     let one: i32 = sqlx::query_scalar("select 1").fetch_one(&pool).await.unwrap();
     assert_eq!(one, 1);
@@ -61,17 +65,8 @@ async fn a_connection_that_broke_is_closed_at_its_release_not_handed_out_again()
     let killed: bool =
         sqlx::query_scalar("select pg_terminate_backend($1)").bind(pid).fetch_one(&mut other).await.unwrap();
     assert!(killed);
-    for _ in 0..200 {
-        let gone: bool = sqlx::query_scalar("select not exists (select from pg_stat_activity where pid = $1)")
-            .bind(pid)
-            .fetch_one(&mut other)
-            .await
-            .unwrap();
-        if gone {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
+    let gone = "select not exists (select from pg_stat_activity where pid = $1)";
+    assert!(within_10s(&mut other, gone, pid.into()).await, "the terminated backend did not exit");
     // The pool does not test connections before use, so the first query meets the broken one.
     assert!(sqlx::query("select 1").execute(&pool).await.is_err(), "a terminated backend answered");
     let next: i32 = sqlx::query_scalar("select pg_backend_pid()").fetch_one(&pool).await.unwrap();
@@ -99,19 +94,9 @@ async fn a_transaction_whose_caller_gives_up_while_it_begins_leaves_no_connectio
                 tokio::task::yield_now().await;
             }
         }
-        let mut settled = false;
-        for _ in 0..200 {
-            let state: Option<String> = sqlx::query_scalar("select state from pg_stat_activity where pid = $1")
-                .bind(pid)
-                .fetch_one(&mut other)
-                .await
-                .unwrap();
-            if state.as_deref() != Some("idle in transaction") {
-                settled = true;
-                break;
-            }
-            tokio::time::sleep(Duration::from_millis(10)).await;
-        }
+        let outside =
+            "select coalesce((select state from pg_stat_activity where pid = $1), '') <> 'idle in transaction'";
+        let settled = within_10s(&mut other, outside, pid.into()).await;
         assert!(settled, "a caller dropped after {polls} polls of BEGIN left its connection in an open transaction");
     }
 }
